@@ -1,0 +1,99 @@
+"""Ticket actions: claim, close (by the customer or by staff with a reason), request access."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot import deadlines
+from bot.commands import Claim, CustomerClose, StaffClose, Staff
+from bot.desk import Desk
+from bot.domain import CloseReason, Target, Ticket
+from bot.effects import audit, emit
+from bot.errors import Refusal
+from bot.opening import linked_account
+from bot.ports import UnitOfWork
+from bot.texts import Text
+
+
+async def open_ticket_for_staff(uow: UnitOfWork, number: int) -> Ticket:
+    ticket = await uow.tickets.get_for_update(number)
+    if ticket is None:
+        raise Refusal("unknown_ticket", number=number)
+    if not ticket.is_open:
+        raise Refusal("staff_ticket_closed", number=number)
+    return ticket
+
+
+async def close_ticket(
+    uow: UnitOfWork, desk: Desk, ticket: Ticket, now: datetime, reason: CloseReason, by: str, customer_text: Text
+) -> None:
+    """Close for good: tell the customer, lock their thread, update the card. Used by every closer."""
+    deadlines.close(ticket, now, reason, by)
+    await uow.tickets.save(ticket)
+    await emit(uow, now, Target.CUSTOMER, "post", ticket, text=customer_text)
+    await emit(uow, now, Target.CUSTOMER, "lock", ticket)
+    await emit(uow, now, Target.STAFF, "card_update", ticket)
+    await audit(uow, now, by, "closed", ticket, reason=reason.value)
+
+
+async def claim(desk: Desk, cmd: Claim) -> Text:
+    now = desk.clock.now()
+    async with desk.uow() as uow:
+        ticket = await open_ticket_for_staff(uow, cmd.ticket_number)
+        ticket.assignee = cmd.staff.display_name
+        await uow.tickets.save(ticket)
+        await emit(uow, now, Target.STAFF, "card_update", ticket)
+        await audit(uow, now, f"staff:{cmd.staff.user_id}", "claimed", ticket)
+        await uow.commit()
+    return Text("claimed", {"number": cmd.ticket_number, "staff": cmd.staff.display_name})
+
+
+async def staff_close(desk: Desk, cmd: StaffClose) -> Text:
+    now = desk.clock.now()
+    async with desk.uow() as uow:
+        ticket = await open_ticket_for_staff(uow, cmd.ticket_number)
+        params = {"number": ticket.number, "subject": ticket.subject,
+                  "expired_on": f"{desk.policy.calendar.local(ticket.licence_expires_at):%Y-%m-%d}",
+                  "renew_url": desk.policy.renew_url or "-"}
+        text = Text(f"closed_{cmd.reason.value.replace('-', '_')}", params)
+        await close_ticket(uow, desk, ticket, now, cmd.reason, f"staff:{cmd.staff.user_id}", text)
+        await emit(uow, now, Target.STAFF, "post", ticket,
+                   text=Text("staff_closed_note", {"staff": cmd.staff.display_name, "reason": cmd.reason.value}))
+        await uow.commit()
+    return Text("staff_closed", {"number": cmd.ticket_number, "reason": cmd.reason.value})
+
+
+async def customer_close(desk: Desk, cmd: CustomerClose) -> Text:
+    now = desk.clock.now()
+    who = cmd.customer
+    async with desk.uow() as uow:
+        account_id, _ = await linked_account(uow, who)
+        if cmd.ticket_number is None:
+            mine = await uow.tickets.open_for_account(account_id)
+            if len(mine) != 1:
+                raise Refusal("which_ticket" if mine else "no_open_ticket",
+                              numbers=", ".join(f"#{t.number}" for t in mine))
+            number = mine[0].number
+        else:
+            number = cmd.ticket_number
+        ticket = await uow.tickets.get_for_update(number)
+        if ticket is None or (ticket.customer_platform, ticket.customer_user_id) != (who.platform, who.user_id):
+            raise Refusal("unknown_ticket", number=number)  # never reveal someone else's ticket
+        if not ticket.is_open:
+            raise Refusal("ticket_closed", number=number)
+        text = Text("closed_by_customer", {"number": number})
+        await close_ticket(uow, desk, ticket, now, CloseReason.RESOLVED, f"{who.platform}:{who.user_id}", text)
+        await emit(uow, now, Target.STAFF, "post", ticket, text=Text("customer_closed_note", {"name": ticket.customer_name}))
+        await uow.commit()
+    return Text("closed_ok", {"number": number})
+
+
+async def request_access(desk: Desk, staff: Staff, number: int) -> Text:
+    now = desk.clock.now()
+    async with desk.uow() as uow:
+        ticket = await open_ticket_for_staff(uow, number)
+        await emit(uow, now, Target.CUSTOMER, "post", ticket, text=Text("access_request", {"staff": staff.display_name}))
+        await emit(uow, now, Target.STAFF, "post", ticket, text=Text("access_requested_note", {"staff": staff.display_name}))
+        await audit(uow, now, f"staff:{staff.user_id}", "access_requested", ticket)
+        await uow.commit()
+    return Text("access_requested", {"number": number})

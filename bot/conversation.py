@@ -1,0 +1,141 @@
+"""Messages in a ticket: customer posts, staff answers, internal notes, edits and deletions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot import deadlines
+from bot.commands import CustomerPost, Edit, StaffPost
+from bot.desk import Desk
+from bot.domain import Message, MessageKind, Target, Ticket, TicketStatus
+from bot.effects import emit
+from bot.errors import Refusal
+from bot.ports import UnitOfWork
+from bot.texts import Text
+
+
+async def tell_if_closed_now(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: datetime) -> None:
+    """Outside working hours, tell the customer when we open: once per closed period and ticket."""
+    cal = desk.policy.calendar
+    if cal.is_open(now):
+        return
+    opening = cal.next_opening(now)
+    assert ticket.id is not None
+    if await uow.reminders.record(ticket.id, "out_of_hours", int(opening.timestamp()), now):
+        text = Text("out_of_hours", {"opening": cal.format_local(opening)})
+        await emit(uow, now, Target.CUSTOMER, "post", ticket, text=text)
+
+
+async def _customer_ticket(uow: UnitOfWork, cmd: CustomerPost) -> Ticket | None:
+    who = cmd.customer
+    if cmd.thread_ref:
+        return await uow.tickets.by_customer_thread(cmd.thread_ref)
+    if cmd.ticket_number is not None:
+        return await uow.tickets.get(cmd.ticket_number)
+    identity = await uow.identities.get(who.platform, who.user_id)
+    mine = await uow.tickets.open_for_account(identity.account_id) if identity else []
+    if len(mine) == 1:
+        return mine[0]
+    if not mine:
+        raise Refusal("no_open_ticket")
+    raise Refusal("which_ticket", numbers=", ".join(f"#{t.number}" for t in mine))
+
+
+async def customer_post(desk: Desk, cmd: CustomerPost) -> Text | None:
+    """Store and relay a customer's message. Returns a reply for the customer, if any."""
+    now = desk.clock.now()
+    who = cmd.customer
+    async with desk.uow() as uow:
+        ticket = await _customer_ticket(uow, cmd)
+        if ticket is None:
+            return None if cmd.thread_ref else Text("unknown_ticket", {"number": cmd.ticket_number})
+        if (ticket.customer_platform, ticket.customer_user_id) != (who.platform, who.user_id):
+            # someone else's ticket: in a thread (staff present in Discord) stay silent
+            return None if cmd.thread_ref else Text("unknown_ticket", {"number": ticket.number})
+        if not await uow.events.first_time(who.platform, cmd.event_id, now):
+            return None
+        if not ticket.is_open:
+            await uow.commit()  # remember the event, add nothing to a closed ticket
+            return Text("ticket_closed", {"number": ticket.number})
+        assert ticket.id is not None
+        message = await uow.messages.add(
+            Message(ticket.id, MessageKind.CUSTOMER, who.user_id, ticket.customer_name, cmd.body, now,
+                    tuple(cmd.attachments), customer_ref=cmd.event_id)
+        )
+        ticket.last_customer_message_at = now
+        if ticket.status is TicketStatus.AWAITING_CUSTOMER:
+            deadlines.await_staff(ticket, now, desk.policy)
+            await emit(uow, now, Target.STAFF, "card_update", ticket)
+        await uow.tickets.save(ticket)
+        await emit(uow, now, Target.STAFF, "post", ticket, message)
+        await tell_if_closed_now(uow, desk, ticket, now)
+        await uow.commit()
+    return None
+
+
+async def _staff_ticket(uow: UnitOfWork, cmd: StaffPost) -> Ticket:
+    ticket = None
+    if cmd.thread_ref:
+        ticket = await uow.tickets.by_staff_thread(cmd.thread_ref)
+    elif cmd.ticket_number is not None:
+        ticket = await uow.tickets.get(cmd.ticket_number)
+    if ticket is None:
+        raise Refusal("unknown_ticket", number=cmd.ticket_number or "?")
+    return ticket
+
+
+async def staff_post(desk: Desk, cmd: StaffPost) -> Text | None:
+    """A staff message in a ticket thread: an answer to relay, or an internal note."""
+    now = desk.clock.now()
+    prefix = desk.policy.note_prefix.lower()
+    is_note = bool(prefix) and cmd.body.lstrip().lower().startswith(prefix)
+    async with desk.uow() as uow:
+        ticket = await _staff_ticket(uow, cmd)
+        if not await uow.events.first_time("staff", cmd.event_id, now):
+            return None
+        if not ticket.is_open:
+            await uow.commit()
+            return Text("staff_ticket_closed", {"number": ticket.number})
+        assert ticket.id is not None
+        kind = MessageKind.NOTE if is_note else MessageKind.STAFF
+        body = cmd.body.lstrip()[len(prefix):].strip() if is_note else cmd.body
+        message = await uow.messages.add(
+            Message(ticket.id, kind, cmd.staff.user_id, cmd.staff.display_name, body, now,
+                    tuple(cmd.attachments), staff_ref=cmd.message_ref)
+        )
+        if not is_note:
+            await emit(uow, now, Target.CUSTOMER, "post", ticket, message)
+            deadlines.await_customer(ticket, now, desk.policy)
+            await uow.tickets.save(ticket)
+            await emit(uow, now, Target.STAFF, "card_update", ticket)
+            if desk.policy.dm_on_answer:
+                await emit(uow, now, Target.CUSTOMER, "dm", ticket, text=Text("answer_dm", {"number": ticket.number}))
+            if desk.mail_enabled and desk.policy.email_on_answer:
+                await emit(uow, now, Target.EMAIL, "send", ticket, message, to=ticket.customer_email,
+                           text=Text("answer_email", {"number": ticket.number, "subject": ticket.subject,
+                                                      "author": cmd.staff.display_name, "body": body}))
+        await uow.commit()
+    return None
+
+
+async def edit_message(desk: Desk, cmd: Edit) -> None:
+    """Pass an edit or deletion on to the other side, if the message was relayed there."""
+    now = desk.clock.now()
+    async with desk.uow() as uow:
+        message = await uow.messages.by_ref(cmd.side, cmd.message_ref)
+        if message is None or message.deleted or not await uow.events.first_time(cmd.side, cmd.event_id, now):
+            return
+        ticket = await uow.tickets.get(message.ticket_id)
+        if ticket is None or not ticket.is_open:
+            return
+        if cmd.body is None:
+            message.deleted = True
+        elif cmd.body == message.body:
+            return  # a link preview or unfurl, not an edit by a person
+        else:
+            message.body, message.edited_at = cmd.body, now
+        await uow.messages.save(message)
+        if message.kind in (MessageKind.CUSTOMER, MessageKind.STAFF):
+            other = Target.STAFF if cmd.side == "customer" else Target.CUSTOMER
+            await emit(uow, now, other, "delete" if cmd.body is None else "edit", ticket, message)
+        await uow.commit()

@@ -1,0 +1,211 @@
+"""The core's ports: what it needs from the outside, as small protocols.
+
+Storage implements the repositories and the unit of work (storage/), adapters implement
+the delivery ports (adapters/), tests implement all of them in memory (tests/fakes.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, Self
+
+from bot.domain import (
+    Account,
+    AuditEntry,
+    Identity,
+    Licence,
+    Message,
+    OutboxItem,
+    Ticket,
+)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware (UTC)."""
+        ...
+
+
+class AccountRepository(Protocol):
+    async def get(self, account_id: int) -> Account | None: ...
+    async def get_or_create(self, email: str) -> Account: ...
+
+
+class IdentityRepository(Protocol):
+    async def get(self, platform: str, user_id: str) -> Identity | None: ...
+    async def save(self, identity: Identity) -> None:
+        """Insert or update by (platform, user_id)."""
+        ...
+
+
+class LinkAttemptRepository(Protocol):
+    """Failed link attempts, for throttling guesses of licence keys."""
+
+    async def add(self, platform: str, user_id: str, at: datetime) -> None: ...
+    async def since(self, platform: str, user_id: str, since: datetime) -> list[datetime]:
+        """Times of failed attempts at or after `since`, oldest first."""
+        ...
+
+
+class LicenceRepository(Protocol):
+    async def get(self, key: str) -> Licence | None: ...
+    async def for_email(self, email: str) -> list[Licence]: ...
+    async def upsert(self, licence: Licence) -> None: ...
+
+
+class TicketRepository(Protocol):
+    async def add(self, ticket: Ticket) -> Ticket:
+        """Store a new ticket; sets and returns it with its id (= its human number)."""
+        ...
+
+    async def get(self, ticket_id: int) -> Ticket | None: ...
+    async def get_for_update(self, ticket_id: int) -> Ticket | None:
+        """Like get, but locks the row until the transaction ends (PostgreSQL)."""
+        ...
+
+    async def save(self, ticket: Ticket) -> None: ...
+    async def open_for_account(self, account_id: int) -> list[Ticket]: ...
+    async def for_account(self, account_id: int, limit: int = 25) -> list[Ticket]:
+        """The account's tickets, newest first."""
+        ...
+
+    async def by_customer_thread(self, ref: str) -> Ticket | None: ...
+    async def by_staff_thread(self, ref: str) -> Ticket | None: ...
+    async def list_open(self) -> list[Ticket]: ...
+    async def opened_between(self, start: datetime, end: datetime) -> list[Ticket]: ...
+    async def closed_between(self, start: datetime, end: datetime) -> list[Ticket]: ...
+    async def claim_due(self, column: str, now: datetime, limit: int = 100) -> list[Ticket]:
+        """Open tickets whose deadline `column` is <= now, locked for this transaction
+        (FOR UPDATE SKIP LOCKED on PostgreSQL) so two sweepers never take the same row.
+        `column` is one of: sla_warn_at, sla_due_at, nudge_at, autoclose_warn_at, autoclose_at.
+        """
+        ...
+
+    async def open_with_licence_expired(self, now: datetime, limit: int = 100) -> list[Ticket]:
+        """Open tickets whose licence_expires_at <= now, locked like claim_due."""
+        ...
+
+
+class MessageRepository(Protocol):
+    async def add(self, message: Message) -> Message: ...
+    async def get(self, message_id: int) -> Message | None: ...
+    async def save(self, message: Message) -> None: ...
+    async def by_ref(self, side: str, ref: str) -> Message | None:
+        """side is 'customer' or 'staff'; ref the platform id of the message on that side."""
+        ...
+
+    async def for_ticket(self, ticket_id: int, limit: int = 50) -> list[Message]:
+        """The ticket's last `limit` messages, oldest first."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    async def add(self, item: OutboxItem) -> OutboxItem: ...
+    async def get(self, item_id: int) -> OutboxItem | None: ...
+    async def save(self, item: OutboxItem) -> None: ...
+    async def claim_due(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
+        """Pending rows whose next_attempt_at is null or <= now, oldest first, and only the
+        oldest pending row of each (ticket, target) pair (order within a ticket is kept per
+        destination, so a Slack outage does not hold back Discord), locked for this
+        transaction (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+        ...
+
+    async def next_due_at(self) -> datetime | None:
+        """The earliest next_attempt_at among pending rows (None if none pending)."""
+        ...
+
+
+class ProcessedEventRepository(Protocol):
+    async def first_time(self, platform: str, event_id: str, at: datetime) -> bool:
+        """Record the event; True the first time, False if it was already recorded.
+        Atomic (unique key): two processes racing on one event get one True."""
+        ...
+
+
+class ReminderLedger(Protocol):
+    async def record(self, ticket_id: int, kind: str, period: int, at: datetime) -> bool:
+        """True the first time (ticket, kind, period) is recorded, False afterwards. Atomic."""
+        ...
+
+
+class AuditRepository(Protocol):
+    async def add(self, entry: AuditEntry) -> None: ...
+    async def for_ticket(self, ticket_id: int) -> list[AuditEntry]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. `async with uow:` begins; leaving without commit() rolls back."""
+
+    accounts: AccountRepository
+    identities: IdentityRepository
+    link_attempts: LinkAttemptRepository
+    licences: LicenceRepository
+    tickets: TicketRepository
+    messages: MessageRepository
+    outbox: OutboxRepository
+    events: ProcessedEventRepository
+    reminders: ReminderLedger
+    audit: AuditRepository
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(self, *exc: object) -> None: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+# --- licences ----------------------------------------------------------------------
+
+
+class LicenceUnavailable(Exception):
+    """The licence source could not answer (timeout, server error): never a yes."""
+
+
+class LicenceSource(Protocol):
+    async def lookup(self, key: str) -> Licence | None:
+        """The licence with this key, None if the source does not know it.
+        Raises LicenceUnavailable when it cannot tell."""
+        ...
+
+    async def for_email(self, email: str) -> Sequence[Licence]:
+        """Every licence bought with this e-mail. Raises LicenceUnavailable."""
+        ...
+
+
+# --- delivery ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One outbox row as a platform port sees it: the action, its data, the ticket's
+    platform references as they are when it is delivered."""
+
+    item_id: int
+    action: str
+    payload: dict
+    ticket: Ticket | None
+    message: Message | None
+
+
+class RetryLater(Exception):
+    """A delivery failed for now (rate limit, network, 5xx): retry, after `retry_after` s if given."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class Undeliverable(Exception):
+    """A delivery can never succeed as it is (e.g. the channel does not exist)."""
+
+
+class DeliveryPort(Protocol):
+    async def deliver(self, delivery: Delivery) -> str | None:
+        """Make the platform call; return the platform id of what was created, if any.
+        Raise RetryLater or Undeliverable on failure."""
+        ...

@@ -1,0 +1,272 @@
+"""In-memory implementations of the core's ports, for fast use-case tests (cosmicpython style).
+
+Each unit of work works on a deep copy of the shared state and swaps it in on commit, so a
+use case that fails leaves nothing behind, as a real transaction would.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.domain import Account, AuditEntry, Identity, Licence, Message, OutboxItem, OutboxStatus, Ticket
+from bot.ports import Delivery, RetryLater
+
+
+class ManualClock:
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, **kwargs: float) -> None:
+        self._now += timedelta(**kwargs)
+
+
+@dataclass
+class State:
+    accounts: dict[int, Account] = field(default_factory=dict)
+    identities: dict[tuple[str, str], Identity] = field(default_factory=dict)
+    attempts: list[tuple[str, str, datetime]] = field(default_factory=list)
+    licences: dict[str, Licence] = field(default_factory=dict)
+    tickets: dict[int, Ticket] = field(default_factory=dict)
+    messages: dict[int, Message] = field(default_factory=dict)
+    outbox: dict[int, OutboxItem] = field(default_factory=dict)
+    events: set[tuple[str, str]] = field(default_factory=set)
+    ledger: set[tuple[int, str, int]] = field(default_factory=set)
+    audit: list[AuditEntry] = field(default_factory=list)
+    next_id: int = 1
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id - 1
+
+
+class _Repo:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+
+    @property
+    def s(self) -> State:
+        return self.uow.state
+
+
+class Accounts(_Repo):
+    async def get(self, account_id: int) -> Account | None:
+        return copy.copy(self.s.accounts.get(account_id))
+
+    async def get_or_create(self, email: str) -> Account:
+        for a in self.s.accounts.values():
+            if a.email == email:
+                return copy.copy(a)
+        account = Account(email, self.s.new_id())
+        self.s.accounts[account.id] = account  # type: ignore[index]
+        return copy.copy(account)
+
+
+class Identities(_Repo):
+    async def get(self, platform: str, user_id: str) -> Identity | None:
+        return copy.copy(self.s.identities.get((platform, user_id)))
+
+    async def save(self, identity: Identity) -> None:
+        self.s.identities[(identity.platform, identity.user_id)] = copy.copy(identity)
+
+
+class LinkAttempts(_Repo):
+    async def add(self, platform: str, user_id: str, at: datetime) -> None:
+        self.s.attempts.append((platform, user_id, at))
+
+    async def since(self, platform: str, user_id: str, since: datetime) -> list[datetime]:
+        return sorted(at for p, u, at in self.s.attempts if (p, u) == (platform, user_id) and at >= since)
+
+
+class Licences(_Repo):
+    async def get(self, key: str) -> Licence | None:
+        return self.s.licences.get(key)
+
+    async def for_email(self, email: str) -> list[Licence]:
+        return [lic for lic in self.s.licences.values() if lic.email == email]
+
+    async def upsert(self, licence: Licence) -> None:
+        self.s.licences[licence.key] = licence
+
+
+class Tickets(_Repo):
+    async def add(self, ticket: Ticket) -> Ticket:
+        ticket.id = self.s.new_id()
+        self.s.tickets[ticket.id] = copy.copy(ticket)
+        return ticket
+
+    async def get(self, ticket_id: int) -> Ticket | None:
+        return copy.copy(self.s.tickets.get(ticket_id))
+
+    get_for_update = get
+
+    async def save(self, ticket: Ticket) -> None:
+        self.s.tickets[ticket.number] = copy.copy(ticket)
+
+    def _where(self, pred: Any) -> list[Ticket]:
+        return [copy.copy(t) for t in sorted(self.s.tickets.values(), key=lambda t: t.number) if pred(t)]
+
+    async def open_for_account(self, account_id: int) -> list[Ticket]:
+        return self._where(lambda t: t.account_id == account_id and t.is_open)
+
+    async def for_account(self, account_id: int, limit: int = 25) -> list[Ticket]:
+        return list(reversed(self._where(lambda t: t.account_id == account_id)))[:limit]
+
+    async def by_customer_thread(self, ref: str) -> Ticket | None:
+        return next(iter(self._where(lambda t: t.customer_thread_ref == ref)), None)
+
+    async def by_staff_thread(self, ref: str) -> Ticket | None:
+        return next(iter(self._where(lambda t: t.staff_thread_ref == ref)), None)
+
+    async def list_open(self) -> list[Ticket]:
+        return self._where(lambda t: t.is_open)
+
+    async def opened_between(self, start: datetime, end: datetime) -> list[Ticket]:
+        return self._where(lambda t: start <= t.opened_at < end)
+
+    async def closed_between(self, start: datetime, end: datetime) -> list[Ticket]:
+        return self._where(lambda t: t.closed_at is not None and start <= t.closed_at < end)
+
+    async def claim_due(self, column: str, now: datetime, limit: int = 100) -> list[Ticket]:
+        due = self._where(lambda t: t.is_open and getattr(t, column) is not None and getattr(t, column) <= now)
+        return sorted(due, key=lambda t: getattr(t, column))[:limit]
+
+    async def open_with_licence_expired(self, now: datetime, limit: int = 100) -> list[Ticket]:
+        return self._where(lambda t: t.is_open and t.licence_expires_at <= now)[:limit]
+
+
+class Messages(_Repo):
+    async def add(self, message: Message) -> Message:
+        message.id = self.s.new_id()
+        self.s.messages[message.id] = copy.copy(message)
+        return message
+
+    async def get(self, message_id: int) -> Message | None:
+        return copy.copy(self.s.messages.get(message_id))
+
+    async def save(self, message: Message) -> None:
+        self.s.messages[message.id] = copy.copy(message)  # type: ignore[index]
+
+    async def by_ref(self, side: str, ref: str) -> Message | None:
+        attr = "customer_ref" if side == "customer" else "staff_ref"
+        return next((copy.copy(m) for m in self.s.messages.values() if getattr(m, attr) == ref), None)
+
+    async def for_ticket(self, ticket_id: int, limit: int = 50) -> list[Message]:
+        return [copy.copy(m) for m in self.s.messages.values() if m.ticket_id == ticket_id][-limit:]
+
+
+class Outbox(_Repo):
+    async def add(self, item: OutboxItem) -> OutboxItem:
+        item.id = self.s.new_id()
+        self.s.outbox[item.id] = copy.copy(item)
+        return item
+
+    async def get(self, item_id: int) -> OutboxItem | None:
+        return copy.copy(self.s.outbox.get(item_id))
+
+    async def save(self, item: OutboxItem) -> None:
+        self.s.outbox[item.id] = copy.copy(item)  # type: ignore[index]
+
+    async def claim_due(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
+        pending = sorted((i for i in self.s.outbox.values() if i.status is OutboxStatus.PENDING), key=lambda i: i.id or 0)
+        seen: set[tuple[int, str]] = set()
+        due = []
+        for item in pending:
+            if item.ticket_id is not None:
+                if (item.ticket_id, item.target) in seen:
+                    continue
+                seen.add((item.ticket_id, item.target))
+            if item.next_attempt_at is None or item.next_attempt_at <= now:
+                due.append(copy.copy(item))
+        return due[:limit]
+
+    async def next_due_at(self) -> datetime | None:
+        times = [i.next_attempt_at for i in self.s.outbox.values()
+                 if i.status is OutboxStatus.PENDING and i.next_attempt_at is not None]
+        return min(times, default=None)
+
+
+class Events(_Repo):
+    async def first_time(self, platform: str, event_id: str, at: datetime) -> bool:
+        if (platform, event_id) in self.s.events:
+            return False
+        self.s.events.add((platform, event_id))
+        return True
+
+
+class Ledger(_Repo):
+    async def record(self, ticket_id: int, kind: str, period: int, at: datetime) -> bool:
+        if (ticket_id, kind, period) in self.s.ledger:
+            return False
+        self.s.ledger.add((ticket_id, kind, period))
+        return True
+
+
+class Audit(_Repo):
+    async def add(self, entry: AuditEntry) -> None:
+        self.s.audit.append(entry)
+
+    async def for_ticket(self, ticket_id: int) -> list[AuditEntry]:
+        return [e for e in self.s.audit if e.ticket_id == ticket_id]
+
+
+class FakeUnitOfWork:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+        self.state = copy.deepcopy(store.state)
+        self.accounts, self.identities, self.link_attempts = Accounts(self), Identities(self), LinkAttempts(self)
+        self.licences, self.tickets, self.messages = Licences(self), Tickets(self), Messages(self)
+        self.outbox, self.events, self.reminders, self.audit = Outbox(self), Events(self), Ledger(self), Audit(self)
+
+    async def __aenter__(self) -> FakeUnitOfWork:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        pass
+
+    async def commit(self) -> None:
+        self.store.state = self.state
+        self.state = copy.deepcopy(self.state)
+        self.store.commits += 1
+
+    async def rollback(self) -> None:
+        self.state = copy.deepcopy(self.store.state)
+
+
+class FakeStore:
+    """The shared 'database'; call it to get a unit of work."""
+
+    def __init__(self) -> None:
+        self.state = State()
+        self.commits = 0
+
+    def __call__(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self)
+
+
+class RecordingPort:
+    """A delivery port that records what it was asked to deliver; can be told to fail."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.delivered: list[Delivery] = []
+        self.fail_next: list[Exception] = []
+        self._n = 0
+
+    async def deliver(self, delivery: Delivery) -> str | None:
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        self._n += 1
+        self.delivered.append(replace(delivery))
+        return f"{self.name}-{self._n}"
+
+    def actions(self) -> list[str]:
+        return [d.action for d in self.delivered]
+
+
+__all__ = ["FakeStore", "ManualClock", "RecordingPort", "RetryLater"]
