@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.commands import LinkAccount
 from bot.desk import Desk
@@ -15,6 +15,11 @@ from bot.texts import Text
 THROTTLE_WINDOW = timedelta(hours=1)
 
 
+def last_valid_day(expires_at: datetime) -> str:
+    """Licences run through their last day: one that expires at midnight was valid the day before."""
+    return f"{(expires_at - timedelta(seconds=1)).astimezone(UTC):%Y-%m-%d}"
+
+
 def licence_lines(licences: list[Licence], desk: Desk) -> str:
     now = desk.clock.now()
     lines = []
@@ -22,7 +27,7 @@ def licence_lines(licences: list[Licence], desk: Desk) -> str:
         product = desk.policy.product(lic.product)
         name = product.name if product else lic.product
         state = "valid until" if lic.valid_at(now) else "expired on"
-        lines.append(f"• {name} ({lic.product}): {state} {desk.policy.calendar.local(lic.expires_at):%Y-%m-%d}")
+        lines.append(f"• {name} ({lic.product}): {state} {last_valid_day(lic.expires_at)}")
     return "\n".join(lines) or "-"
 
 

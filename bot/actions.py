@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot import deadlines
-from bot.commands import Claim, CustomerClose, StaffClose, Staff
+from bot.accounts import last_valid_day
+from bot.commands import Claim, CustomerClose, Staff, StaffClose
 from bot.desk import Desk
 from bot.domain import CloseReason, Target, Ticket
 from bot.effects import audit, emit
@@ -40,7 +41,7 @@ async def claim(desk: Desk, cmd: Claim) -> Text:
     now = desk.clock.now()
     async with desk.uow() as uow:
         ticket = await open_ticket_for_staff(uow, cmd.ticket_number)
-        ticket.assignee = cmd.staff.display_name
+        ticket.assignee = cmd.staff.user_id  # platforms render ids as names (and can mention them)
         await uow.tickets.save(ticket)
         await emit(uow, now, Target.STAFF, "card_update", ticket)
         await audit(uow, now, f"staff:{cmd.staff.user_id}", "claimed", ticket)
@@ -53,7 +54,7 @@ async def staff_close(desk: Desk, cmd: StaffClose) -> Text:
     async with desk.uow() as uow:
         ticket = await open_ticket_for_staff(uow, cmd.ticket_number)
         params = {"number": ticket.number, "subject": ticket.subject,
-                  "expired_on": f"{desk.policy.calendar.local(ticket.licence_expires_at):%Y-%m-%d}",
+                  "expired_on": last_valid_day(ticket.licence_expires_at),
                   "renew_url": desk.policy.renew_url or "-"}
         text = Text(f"closed_{cmd.reason.value.replace('-', '_')}", params)
         await close_ticket(uow, desk, ticket, now, cmd.reason, f"staff:{cmd.staff.user_id}", text)

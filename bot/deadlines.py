@@ -11,6 +11,7 @@ from bot.policy import Policy
 def _clear(ticket: Ticket) -> None:
     ticket.sla_warn_at = ticket.sla_due_at = None
     ticket.nudge_at = ticket.autoclose_warn_at = ticket.autoclose_at = None
+    ticket.overdue_since = None
 
 
 def await_staff(ticket: Ticket, now: datetime, policy: Policy, first: bool = False) -> None:

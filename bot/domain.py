@@ -126,6 +126,8 @@ class Ticket:
     nudge_at: datetime | None = None
     autoclose_warn_at: datetime | None = None
     autoclose_at: datetime | None = None
+    # set when the answer promise was broken in the current waiting period (the card shows it)
+    overdue_since: datetime | None = None
     closed_at: datetime | None = None
     close_reason: CloseReason | None = None
     closed_by: str | None = None

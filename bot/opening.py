@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, utils
 
 from bot import deadlines
-from bot.accounts import licence_lines
+from bot.accounts import last_valid_day, licence_lines
 from bot.commands import Customer, OpenTicket
 from bot.conversation import tell_if_closed_now
 from bot.desk import Desk
 from bot.domain import Licence, Target, Ticket
-from bot.effects import audit, emit
 from bot.durations import format_duration
+from bot.effects import audit, emit
 from bot.errors import Refusal
 from bot.policy import ManualPage
 from bot.ports import LicenceUnavailable, UnitOfWork
@@ -66,7 +66,7 @@ async def _licence_for(desk: Desk, email: str, sku: str) -> Licence:
         raise Refusal(
             "licence_expired",
             product=product.name,
-            expired_on=f"{desk.policy.calendar.local(licence.expires_at):%Y-%m-%d}",
+            expired_on=last_valid_day(licence.expires_at),
             renew_url=desk.policy.renew_url or "-",
         )
     return licence
@@ -111,7 +111,9 @@ async def open_ticket(desk: Desk, cmd: OpenTicket) -> Opened:
             licence_expires_at=licence.expires_at,
             staff_channel=product.staff_channel,
             locale=who.locale,
-            **form,
+            subject=form["subject"], magento_version=form["magento_version"],
+            module_version=form["module_version"], description=form["description"],
+            steps=form["steps"], changes=form["changes"], errors=form["errors"],
         )
         deadlines.await_staff(ticket, now, desk.policy, first=True)
         ticket = await uow.tickets.add(ticket)

@@ -33,9 +33,11 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
 
 
 class Dispatcher:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ports: dict[Target, DeliveryPort]) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ports: dict[Target, DeliveryPort],
+                 wake: asyncio.Event | None = None) -> None:
         self.uow, self.clock, self.ports = uow, clock, ports
-        self.wake = asyncio.Event()
+        # set by the unit of work after every commit (see supportbot/bootstrap.py)
+        self.wake = wake or asyncio.Event()
 
     async def _lease(self, limit: int) -> list[OutboxItem]:
         now = self.clock.now()

@@ -96,8 +96,8 @@ async def staff_stats(desk: Desk, days: int = 30) -> str:
     now = desk.clock.now()
     start = now - timedelta(days=days)
     async with desk.uow() as uow:
-        opened = await uow.tickets.opened_between(start, now)
-        closed = await uow.tickets.closed_between(start, now)
+        opened = await uow.tickets.opened_between(start, now + timedelta(microseconds=1))
+        closed = await uow.tickets.closed_between(start, now + timedelta(microseconds=1))
     cal, promise = desk.policy.calendar, desk.policy.sla.response
     lines = [f"Last {days} days: {len(opened)} opened, {len(closed)} closed."]
     for sku in sorted({t.product for t in opened} | {t.product for t in closed}):

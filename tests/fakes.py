@@ -8,22 +8,12 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from bot.clock import ManualClock
 from bot.domain import Account, AuditEntry, Identity, Licence, Message, OutboxItem, OutboxStatus, Ticket
 from bot.ports import Delivery, RetryLater
-
-
-class ManualClock:
-    def __init__(self, now: datetime) -> None:
-        self._now = now
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, **kwargs: float) -> None:
-        self._now += timedelta(**kwargs)
 
 
 @dataclass

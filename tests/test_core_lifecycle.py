@@ -92,9 +92,9 @@ async def test_staff_close_with_reason_sends_the_matching_template():
 async def test_claim_sets_the_assignee_and_updates_the_card():
     desk, n = await opened_desk()
     await claim(desk, Claim(BOB, n))
-    assert ticket(desk, n).assignee == "Bob" and outbox(desk)[-1] == ("staff", "card_update")
-    assert "Bob" in await staff_open_tickets(desk, assignee="Bob")
-    assert await staff_open_tickets(desk, assignee="Eve") == "No open tickets."
+    assert ticket(desk, n).assignee == "s-bob" and outbox(desk)[-1] == ("staff", "card_update")
+    assert "s-bob" in await staff_open_tickets(desk, assignee="s-bob")
+    assert await staff_open_tickets(desk, assignee="s-eve") == "No open tickets."
 
 
 async def test_a_customer_sees_and_closes_only_their_own_tickets():

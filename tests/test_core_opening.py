@@ -11,7 +11,7 @@ from bot.commands import Customer
 from bot.errors import Refusal
 from bot.opening import open_ticket, suggest_manual
 from bot.texts import render
-from tests.core_helpers import ALICE, OPEN_TIME, form, link, make_desk
+from tests.core_helpers import OPEN_TIME, form, link, make_desk
 
 
 async def refused(coro) -> str:  # type: ignore[no-untyped-def]
@@ -24,8 +24,8 @@ async def test_link_lists_products_and_expiry():
     desk = make_desk()
     text = render(await link_account(desk, link()))
     assert "alice@example.com" in text
-    assert "SEO Suite (seo-suite): valid until 2027-06-01" in text
-    assert "One Step Checkout (one-step-checkout): expired on 2026-11-01" in text
+    assert "SEO Suite (seo-suite): valid until 2027-05-31" in text
+    assert "One Step Checkout (one-step-checkout): expired on 2026-10-31" in text
 
 
 async def test_link_with_wrong_key_or_email_is_refused_then_throttled():
@@ -49,7 +49,7 @@ async def test_open_refuses_expired_licence_with_its_date_and_unknown_product_li
     desk = make_desk()
     await link_account(desk, link())
     text = await refused(open_ticket(desk, form(product="one-step-checkout")))
-    assert "expired on 2026-11-01" in text
+    assert "expired on 2026-10-31" in text
     text = await refused(open_ticket(desk, form(product="blog-pro")))
     assert "'blog-pro'" in text and "SEO Suite" in text
 

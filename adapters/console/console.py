@@ -1,0 +1,215 @@
+"""The console adapter: plays customer (Discord) and staff (Slack) roles against the real core.
+
+Each input line runs one use case; then the timers sweep and the outbox dispatcher run until
+nothing is due, so everything the bot sends is printed before the next line is read.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+
+from adapters.console.parser import (
+    CustomerCommand,
+    CustomerText,
+    ImportLicences,
+    Input,
+    MoveClock,
+    ParseError,
+    SetClock,
+    StaffCardAction,
+    StaffCommand,
+    StaffText,
+    parse_line,
+)
+from adapters.console.ports import Write, block
+from bot import actions, queries
+from bot.accounts import link_account
+from bot.clock import ManualClock
+from bot.commands import (
+    Claim,
+    Customer,
+    CustomerClose,
+    CustomerPost,
+    LinkAccount,
+    OpenTicket,
+    Staff,
+    StaffClose,
+    StaffPost,
+)
+from bot.conversation import customer_post, staff_post
+from bot.desk import Desk
+from bot.domain import STAFF_CLOSE_REASONS, CloseReason
+from bot.errors import Refusal
+from bot.licence_csv import parse_licence_csv
+from bot.licences import import_licences
+from bot.opening import open_ticket, suggest_manual
+from bot.outbox import Dispatcher
+from bot.texts import Text, render
+
+log = logging.getLogger(__name__)
+PLATFORM = "console"
+REASONS = ", ".join(r.value for r in STAFF_CLOSE_REASONS)
+
+
+class Console:
+    def __init__(self, desk: Desk, clock: ManualClock, dispatcher: Dispatcher, write: Write,
+                 sweep: Callable[[], Awaitable[object]] | None = None, base_dir: Path = Path(".")) -> None:
+        self.desk, self.clock, self.dispatcher, self.write, self.sweep = desk, clock, dispatcher, write, sweep
+        self.base_dir = base_dir  # where `licences import` finds relative files (the script's folder)
+        self._ids = itertools.count(1)
+
+    # --- the loop -----------------------------------------------------------------------
+
+    async def run_lines(self, lines: Iterable[str], echo: bool = True) -> None:
+        for line in lines:
+            if echo and line.strip() and not line.startswith("#"):
+                self.write(f"> {line.rstrip()}")
+            await self.handle_line(line)
+
+    async def handle_line(self, line: str) -> None:
+        try:
+            parsed = parse_line(line)
+        except ParseError as exc:
+            self.write(f"! cannot read that line: {exc}")
+            return
+        if parsed is None:
+            return
+        try:
+            await self.execute(parsed)
+        except Refusal as refusal:
+            self._ephemeral(parsed, render(refusal.text))
+        except Exception:  # the console must survive whatever one line does
+            log.exception("input failed: %s", line.strip())
+            self.write("! something went wrong with that line; see the log above")
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Run what became due (timers, then deliveries) before the next line."""
+        if self.sweep is not None:
+            await self.sweep()
+        await self.dispatcher.run_once()
+
+    def _ephemeral(self, parsed: Input, text: str) -> None:
+        if isinstance(parsed, StaffText | StaffCardAction | StaffCommand):
+            self.write(block(f"→ slack ephemeral @{parsed.user}", text))
+        elif isinstance(parsed, CustomerCommand | CustomerText):
+            self.write(block(f"→ discord ephemeral @{parsed.user}", text))
+
+    # --- inputs -------------------------------------------------------------------------
+
+    async def execute(self, parsed: Input) -> None:
+        if isinstance(parsed, SetClock):
+            self.clock.set(parsed.at)
+            self.write(f"  (clock: {self.desk.policy.calendar.format_local(self.clock.now())})")
+        elif isinstance(parsed, MoveClock):
+            self.clock.advance(parsed.by)
+            self.write(f"  (clock: {self.desk.policy.calendar.format_local(self.clock.now())})")
+        elif isinstance(parsed, ImportLicences):
+            await self._import(parsed.path)
+        elif isinstance(parsed, CustomerCommand):
+            await self._customer_command(parsed)
+        elif isinstance(parsed, CustomerText):
+            reply = await customer_post(self.desk, CustomerPost(
+                self._customer(parsed.user), f"console-{next(self._ids)}", parsed.text, ticket_number=parsed.ticket))
+            if reply is not None:
+                self._ephemeral(parsed, render(reply))
+        elif isinstance(parsed, StaffText):
+            ref = f"console-{next(self._ids)}"
+            reply = await staff_post(self.desk, StaffPost(self._staff(parsed.user), ref, parsed.text, ref,
+                                                          ticket_number=parsed.ticket))
+            if reply is not None:
+                self._ephemeral(parsed, render(reply))
+        elif isinstance(parsed, StaffCardAction):
+            self._ephemeral(parsed, render(await self._card_action(parsed)))
+        elif isinstance(parsed, StaffCommand):
+            self._ephemeral(parsed, await self._tickets_command(parsed))
+
+    async def _import(self, name: str) -> None:
+        path = self.base_dir / name
+        if not path.is_file():
+            self.write(f"! no such licence file: {path}")
+            return
+        licences, errors = parse_licence_csv(path.read_text(encoding="utf-8").splitlines())
+        count = await import_licences(self.desk.uow, licences)
+        self.write(f"  (imported {count} licence(s) from {name}" + (f"; {len(errors)} bad row(s))" if errors else ")"))
+        for error in errors:
+            self.write(f"  bad row: {error}")
+
+    @staticmethod
+    def _customer(name: str) -> Customer:
+        return Customer(PLATFORM, name, name, "en")
+
+    @staticmethod
+    def _staff(name: str) -> Staff:
+        return Staff(name, name)
+
+    async def _customer_command(self, cmd: CustomerCommand) -> None:
+        who, opts = self._customer(cmd.user), cmd.options
+        number = int(cmd.args[0].lstrip("#")) if cmd.args and cmd.args[0].lstrip("#").isdigit() else None
+        if (cmd.command, cmd.sub) == ("support", "link"):
+            reply = await link_account(self.desk, LinkAccount(who, opts.get("email", ""), opts.get("key", "")))
+        elif cmd.sub == "open":
+            reply = await self._open(cmd, who)
+        elif cmd.sub == "status":
+            reply = await queries.customer_status(self.desk, who, number)
+        elif cmd.sub == "list":
+            reply = await queries.customer_list(self.desk, who)
+        else:
+            reply = await actions.customer_close(self.desk, CustomerClose(who, number))
+        self._ephemeral(cmd, render(reply))
+
+    async def _open(self, cmd: CustomerCommand, who: Customer) -> Text:
+        opts = cmd.options
+        unknown = set(opts) - {"product", "subject", "magento", "module", "description", "steps", "changes", "errors"}
+        if unknown:
+            raise ParseErrorRefusal(f"unknown option(s) {', '.join(sorted(unknown))}")
+        pages = suggest_manual(self.desk, opts.get("product", ""), opts.get("subject", ""))
+        if pages:
+            lines = [render(Text("manual_suggestions"))] + [f"• {p.title}: {p.url}" for p in pages]
+            lines.append("[buttons: This answers my question, Open the ticket anyway]")
+            self._ephemeral(cmd, "\n".join(lines))
+            self.write(f"  ({cmd.user} chooses: Open the ticket anyway)")
+        opened = await open_ticket(self.desk, OpenTicket(
+            who, opts.get("product", ""), opts.get("subject", ""), opts.get("magento", ""), opts.get("module", ""),
+            opts.get("description", ""), opts.get("steps", ""), opts.get("changes", ""), opts.get("errors", "")))
+        return opened.reply
+
+    async def _card_action(self, cmd: StaffCardAction) -> Text:
+        staff = self._staff(cmd.user)
+        if cmd.action == "claim":
+            return await actions.claim(self.desk, Claim(staff, cmd.ticket))
+        if cmd.action == "close":
+            try:
+                reason = CloseReason(cmd.args[0] if cmd.args else "")
+            except ValueError:
+                raise ParseErrorRefusal(f"close needs a reason: {REASONS}") from None
+            return await actions.staff_close(self.desk, StaffClose(staff, cmd.ticket, reason))
+        if cmd.action == "request-access":
+            return await actions.request_access(self.desk, staff, cmd.ticket)
+        raise ParseErrorRefusal("card actions are /claim, /close REASON and /request-access")
+
+    async def _tickets_command(self, cmd: StaffCommand) -> str:
+        args = cmd.args
+        if not args:
+            return await queries.staff_open_tickets(self.desk)
+        if args == ("mine",):
+            return await queries.staff_open_tickets(self.desk, assignee=cmd.user)
+        if args == ("stats",):
+            return await queries.staff_stats(self.desk)
+        if args[0].lstrip("#").isdigit():
+            number = int(args[0].lstrip("#"))
+            if args[1:] == ("request-access",):
+                return render(await actions.request_access(self.desk, self._staff(cmd.user), number))
+            if not args[1:]:
+                return await queries.staff_ticket(self.desk, number)
+        return "usage: /tickets [mine | stats | N | N request-access]"
+
+
+class ParseErrorRefusal(Refusal):
+    """A console input that parsed but makes no sense: answered like any refusal."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("console_usage", message=message)

@@ -1,0 +1,132 @@
+"""The console's platform ports: every delivery is printed as one `→ …` block."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.accounts import last_valid_day
+from bot.desk import Desk
+from bot.domain import Message, Ticket
+from bot.ports import Delivery
+from bot.texts import Text, render
+
+Write = Callable[[str], None]
+
+
+def block(head: str, body: str) -> str:
+    """First line after the head; continuation lines indented so a reader sees one message."""
+    lines = body.splitlines() or [""]
+    return "\n".join([f"{head}: {lines[0]}", *(f"    {line}" for line in lines[1:])])
+
+
+def _content(delivery: Delivery, locale: str) -> str:
+    text = delivery.payload.get("text")
+    if text is not None:
+        return render(Text.from_dict(text), locale)
+    message = delivery.message
+    return message.body if message else ""
+
+
+def _files(message: Message | None) -> str:
+    if message is None or not message.attachments:
+        return ""
+    return "\n[files: " + ", ".join(a.filename for a in message.attachments) + "]"
+
+
+class ConsoleCustomerPort:
+    """Stands in for Discord: the ticket's private thread, DMs."""
+
+    def __init__(self, write: Write) -> None:
+        self.write = write
+
+    async def deliver(self, delivery: Delivery) -> str | None:
+        ticket = delivery.ticket
+        assert ticket is not None, "customer deliveries belong to a ticket"
+        n, who, locale = ticket.number, ticket.customer_user_id, ticket.locale
+        action, message = delivery.action, delivery.message
+        if action == "open_thread":
+            body = _content(delivery, locale) + "\n[button: Close ticket]"
+            self.write(block(f'→ discord #{n} new private thread "#{n} {ticket.subject}" for @{who}', body))
+            return f"thread-{n}"
+        if action == "post":
+            body = _content(delivery, locale) + _files(message)
+            if message is not None:
+                body = f"{message.author_name} (support): {body}"
+            self.write(block(f"→ discord #{n} thread", body))
+            return f"discord-msg-{delivery.item_id}"
+        if action in ("edit", "delete"):
+            what = "edited" if action == "edit" else "deleted"
+            self.write(block(f"→ discord #{n} thread ({what})", message.body if message and action == "edit" else "-"))
+            return None
+        if action == "lock":
+            self.write(f"→ discord #{n} thread archived and locked")
+            return None
+        if action == "dm":
+            self.write(block(f"→ discord DM @{who} #{n}", _content(delivery, locale)))
+            return None
+        raise ValueError(f"unknown customer action {action}")
+
+
+def card_text(desk: Desk, t: Ticket) -> str:
+    cal = desk.policy.calendar
+    due = cal.format_local(t.sla_due_at) if t.sla_due_at else "-"
+    overdue = " (OVERDUE)" if t.sla_due_at and desk.clock.now() >= t.sla_due_at and t.is_open else ""
+    status = t.status.value + (f", {t.close_reason.value}" if t.close_reason else "")
+    return "\n".join([
+        f"Ticket #{t.number}: {t.subject}",
+        f"Customer: {t.customer_name} <{t.customer_email}> | Product: {t.product} | Licence until "
+        f"{last_valid_day(t.licence_expires_at)}",
+        f"Magento {t.magento_version}, module {t.module_version}",
+        f"Description: {t.description}",
+        f"Steps: {t.steps}",
+        f"Errors: {t.errors or '-'}",
+        f"Recent changes: {t.changes}",
+        f"Answer due: {due}{overdue} | Status: {status} | Assignee: {t.assignee or '-'}",
+        "[buttons: Claim, Close, Request access]" if t.is_open else "[closed]",
+    ])
+
+
+class ConsoleStaffPort:
+    """Stands in for Slack: ticket cards in product channels, their threads."""
+
+    def __init__(self, write: Write, desk: Desk) -> None:
+        self.write, self.desk = write, desk
+
+    async def deliver(self, delivery: Delivery) -> str | None:
+        action, ticket, message = delivery.action, delivery.ticket, delivery.message
+        if action == "react":
+            return None  # reactions are Slack decoration; the console shows the delivery itself
+        assert ticket is not None, "staff deliveries belong to a ticket"
+        n = ticket.number
+        if action == "card":
+            self.write(block(f"→ slack #{ticket.staff_channel} #{n} new ticket card", card_text(self.desk, ticket)))
+            return f"{ticket.staff_channel}:card-{n}"
+        if action == "card_update":  # only the line that changes, to keep the transcript readable
+            self.write(f"→ slack #{ticket.staff_channel} #{n} card updated: {card_text(self.desk, ticket).splitlines()[-2]}")
+            return None
+        if action == "post":
+            body = _content(delivery, "en") + _files(message)
+            if message is not None:
+                body = f"{message.author_name} (customer): {body}"
+            mention = delivery.payload.get("mention")
+            if mention:
+                body = f"@{mention} {body}"
+            self.write(block(f"→ slack #{n} thread", body))
+            return f"slack-msg-{delivery.item_id}"
+        if action in ("edit", "delete"):
+            what = "edited" if action == "edit" else "deleted"
+            self.write(block(f"→ slack #{n} thread ({what})", message.body if message and action == "edit" else "-"))
+            return None
+        raise ValueError(f"unknown staff action {action}")
+
+
+class ConsoleMailPort:
+    def __init__(self, write: Write) -> None:
+        self.write = write
+
+    async def deliver(self, delivery: Delivery) -> str | None:
+        ticket = delivery.ticket
+        body = _content(delivery, ticket.locale if ticket else "en")
+        tag = f" #{ticket.number}" if ticket else ""
+        self.write(block(f"→ email {delivery.payload.get('to', '?')}{tag}", body))
+        return None

@@ -1,0 +1,144 @@
+"""The sweep: everything the calendar made due (answer-promise warning and breach, nudge,
+auto-close warning and auto-close, licence expiry) fires here, once each.
+
+Due tickets are claimed in short transactions (SKIP LOCKED on PostgreSQL, so several
+processes can sweep one database) and every reminder is written under the ledger's unique
+(ticket, kind, period) key: a reminder fires once across restarts and processes. A deadline
+is disarmed (set to None) once handled, so the sweep costs what is due, not what is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from bot.accounts import last_valid_day
+from bot.actions import close_ticket
+from bot.desk import Desk
+from bot.domain import CloseReason, Target, Ticket
+from bot.effects import emit
+from bot.ports import UnitOfWork
+from bot.texts import Text
+
+log = logging.getLogger(__name__)
+BATCH = 100
+
+Handler = Callable[[UnitOfWork, Desk, Ticket, datetime], Awaitable[None]]
+
+
+def _params(desk: Desk, ticket: Ticket) -> dict[str, object]:
+    cal = desk.policy.calendar
+    return {"number": ticket.number, "subject": ticket.subject,
+            "deadline": cal.format_local(ticket.sla_due_at) if ticket.sla_due_at else "-",
+            "closes_on": cal.format_local(ticket.autoclose_at) if ticket.autoclose_at else "-",
+            "expired_on": last_valid_day(ticket.licence_expires_at),
+            "renew_url": desk.policy.renew_url or "-"}
+
+
+async def _warn(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: datetime) -> None:
+    ticket.sla_warn_at = None
+    mention = ticket.assignee or f"channel:{ticket.staff_channel}"
+    await emit(uow, now, Target.STAFF, "post", ticket, text=Text("sla_warning", _params(desk, ticket)), mention=mention)
+
+
+async def _breach(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: datetime) -> None:
+    ticket.overdue_since, ticket.sla_due_at = ticket.sla_due_at, None
+    mention = " ".join(desk.policy.leads) or f"channel:{ticket.staff_channel}"
+    params = {**_params(desk, ticket), "deadline": desk.policy.calendar.format_local(ticket.overdue_since or now)}
+    await emit(uow, now, Target.STAFF, "post", ticket, text=Text("sla_breach", params), mention=mention)
+    await emit(uow, now, Target.STAFF, "card_update", ticket)
+
+
+async def _nudge(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: datetime) -> None:
+    ticket.nudge_at = None
+    await emit(uow, now, Target.CUSTOMER, "post", ticket, text=Text("nudge", _params(desk, ticket)), close_button=True)
+
+
+async def _autoclose_warning(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: datetime) -> None:
+    ticket.autoclose_warn_at = None
+    await emit(uow, now, Target.CUSTOMER, "post", ticket, text=Text("autoclose_warning", _params(desk, ticket)))
+
+
+async def _autoclose(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: datetime) -> None:
+    await close_ticket(uow, desk, ticket, now, CloseReason.INACTIVITY, "system",
+                       Text("closed_inactivity", _params(desk, ticket)))
+    await emit(uow, now, Target.STAFF, "post", ticket, text=Text("autoclosed_note", _params(desk, ticket)))
+
+
+# column -> (ledger kind, handler); handlers save nothing themselves
+DEADLINES: dict[str, tuple[str, Handler]] = {
+    "sla_warn_at": ("sla_warning", _warn),
+    "sla_due_at": ("sla_breach", _breach),
+    "nudge_at": ("nudge", _nudge),
+    "autoclose_warn_at": ("autoclose_warning", _autoclose_warning),
+    "autoclose_at": ("autoclose", _autoclose),
+}
+
+
+async def _sweep_column(desk: Desk, column: str, kind: str, handler: Handler) -> int:
+    fired = 0
+    while True:
+        now = desk.clock.now()
+        async with desk.uow() as uow:
+            due = await uow.tickets.claim_due(column, now, BATCH)
+            for ticket in due:
+                assert ticket.id is not None
+                if await uow.reminders.record(ticket.id, kind, ticket.period, now):
+                    await handler(uow, desk, ticket, now)
+                    fired += 1
+                else:
+                    setattr(ticket, column, None)  # fired already (another process, before a crash)
+                await uow.tickets.save(ticket)
+            await uow.commit()
+        if len(due) < BATCH:
+            return fired
+
+
+async def _licence_is_renewed(desk: Desk, ticket: Ticket) -> bool:
+    """The licence behind the ticket may have been renewed since it opened: ask the source."""
+    try:
+        licences = await desk.licences.for_email(ticket.customer_email)
+    except Exception:
+        log.warning("licence source unavailable; ticket #%s stays open until it answers", ticket.id)
+        return True
+    latest = max((lic.expires_at for lic in licences if lic.product == ticket.product), default=None)
+    if latest is not None and latest > ticket.licence_expires_at:
+        ticket.licence_expires_at = latest
+        return True
+    return False
+
+
+async def _sweep_licences(desk: Desk) -> int:
+    fired = 0
+    now = desk.clock.now()
+    async with desk.uow() as uow:
+        expired = await uow.tickets.open_with_licence_expired(now, BATCH)
+    for candidate in expired:
+        renewed = await _licence_is_renewed(desk, candidate)
+        async with desk.uow() as uow:
+            ticket = await uow.tickets.get_for_update(candidate.number)
+            if ticket is None or not ticket.is_open:
+                continue
+            if renewed:
+                ticket.licence_expires_at = max(ticket.licence_expires_at, candidate.licence_expires_at)
+                await uow.tickets.save(ticket)
+            elif await uow.reminders.record(ticket.number, "licence_expired", 0, now):
+                params = _params(desk, ticket)
+                await emit(uow, now, Target.STAFF, "post", ticket, text=Text("licence_expired_note", params),
+                           mention=f"channel:{ticket.staff_channel}")
+                if desk.policy.on_licence_expiry == "close":
+                    await close_ticket(uow, desk, ticket, now, CloseReason.LICENCE_EXPIRED, "system",
+                                       Text("closed_licence_expired", params))
+                fired += 1
+            await uow.commit()
+    return fired
+
+
+async def sweep(desk: Desk) -> int:
+    """Fire everything due now; returns how many reminders and closings fired."""
+    fired = 0
+    for column, (kind, handler) in DEADLINES.items():
+        fired += await _sweep_column(desk, column, kind, handler)
+    fired += await _sweep_licences(desk)
+    return fired

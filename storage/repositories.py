@@ -1,0 +1,193 @@
+"""SQL repositories for accounts, identities, licences, messages, idempotency and audit.
+
+Tickets and the outbox live in ticket_repository.py and outbox_repository.py.
+Queries go through SQLAlchemy Core on the unit of work's session: rows are converted
+to the plain domain dataclasses explicitly, so no ORM state leaks out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import (
+    Account,
+    Attachment,
+    AuditEntry,
+    Identity,
+    Licence,
+    Message,
+    MessageKind,
+)
+from storage.models import (
+    accounts,
+    audit_log,
+    identities,
+    licences,
+    link_attempts,
+    messages,
+    processed_events,
+    reminder_ledger,
+    row_dict,
+)
+
+
+class SqlRepository:
+    """Base: a repository bound to one session (one transaction)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._dialect = session.get_bind().dialect.name
+
+    def _upsert(self, table: Table) -> Any:
+        """INSERT with the dialect's ON CONFLICT support."""
+        return pg_insert(table) if self._dialect == "postgresql" else sqlite_insert(table)
+
+    async def _insert_if_absent(self, table: Table, values: dict[str, Any]) -> bool:
+        """Insert unless the unique key exists; True if inserted. Never raises on a
+        duplicate, so the surrounding transaction stays usable."""
+        first_key_column = next(iter(table.primary_key.columns))
+        stmt = self._upsert(table).values(**values).on_conflict_do_nothing().returning(first_key_column)
+        result = await self._session.execute(stmt)
+        return result.first() is not None
+
+
+class SqlAccountRepository(SqlRepository):
+    async def get(self, account_id: int) -> Account | None:
+        row = (await self._session.execute(select(accounts).where(accounts.c.id == account_id))).first()
+        return Account(**row_dict(row)) if row else None
+
+    async def get_or_create(self, email: str) -> Account:
+        await self._session.execute(self._upsert(accounts).values(email=email).on_conflict_do_nothing())
+        row = (await self._session.execute(select(accounts).where(accounts.c.email == email))).one()
+        return Account(**row_dict(row))
+
+
+class SqlIdentityRepository(SqlRepository):
+    async def get(self, platform: str, user_id: str) -> Identity | None:
+        stmt = select(identities).where(identities.c.platform == platform, identities.c.user_id == user_id)
+        row = (await self._session.execute(stmt)).first()
+        if row is None:
+            return None
+        values = row_dict(row)
+        del values["id"]
+        return Identity(**values)
+
+    async def save(self, identity: Identity) -> None:
+        values = asdict(identity)
+        stmt = self._upsert(identities).values(**values)
+        changed = {k: stmt.excluded[k] for k in ("account_id", "display_name", "locale", "linked_at")}
+        await self._session.execute(
+            stmt.on_conflict_do_update(index_elements=["platform", "user_id"], set_=changed)
+        )
+
+
+class SqlLinkAttemptRepository(SqlRepository):
+    async def add(self, platform: str, user_id: str, at: datetime) -> None:
+        await self._session.execute(link_attempts.insert().values(platform=platform, user_id=user_id, at=at))
+
+    async def since(self, platform: str, user_id: str, since: datetime) -> list[datetime]:
+        c = link_attempts.c
+        stmt = (
+            select(c.at)
+            .where(c.platform == platform, c.user_id == user_id, c.at >= since)
+            .order_by(c.at, c.id)
+        )
+        return list((await self._session.execute(stmt)).scalars())
+
+
+class SqlLicenceRepository(SqlRepository):
+    async def get(self, key: str) -> Licence | None:
+        row = (await self._session.execute(select(licences).where(licences.c.key == key))).first()
+        return Licence(**row_dict(row)) if row else None
+
+    async def for_email(self, email: str) -> list[Licence]:
+        stmt = select(licences).where(licences.c.email == email).order_by(licences.c.expires_at)
+        return [Licence(**row_dict(r)) for r in await self._session.execute(stmt)]
+
+    async def upsert(self, licence: Licence) -> None:
+        stmt = self._upsert(licences).values(**asdict(licence))
+        changed = {k: stmt.excluded[k] for k in ("email", "product", "expires_at")}
+        await self._session.execute(stmt.on_conflict_do_update(index_elements=["key"], set_=changed))
+
+
+class SqlProcessedEventRepository(SqlRepository):
+    async def first_time(self, platform: str, event_id: str, at: datetime) -> bool:
+        values = {"platform": platform, "event_id": event_id, "at": at}
+        return await self._insert_if_absent(processed_events, values)
+
+
+class SqlReminderLedger(SqlRepository):
+    async def record(self, ticket_id: int, kind: str, period: int, at: datetime) -> bool:
+        values = {"ticket_id": ticket_id, "kind": kind, "period": period, "at": at}
+        return await self._insert_if_absent(reminder_ledger, values)
+
+
+class SqlAuditRepository(SqlRepository):
+    async def add(self, entry: AuditEntry) -> None:
+        await self._session.execute(audit_log.insert().values(**asdict(entry)))
+
+    async def for_ticket(self, ticket_id: int) -> list[AuditEntry]:
+        stmt = select(audit_log).where(audit_log.c.ticket_id == ticket_id).order_by(audit_log.c.id)
+        result = await self._session.execute(stmt)
+        return [AuditEntry(**{k: v for k, v in row_dict(r).items() if k != "id"}) for r in result]
+
+
+# --- messages ------------------------------------------------------------------------
+
+_MESSAGE_REF_COLUMNS = {"customer": messages.c.customer_ref, "staff": messages.c.staff_ref}
+
+
+def message_values(message: Message) -> dict[str, Any]:
+    values = asdict(message)
+    del values["id"]
+    values["kind"] = message.kind.value
+    values["attachments"] = [asdict(a) for a in message.attachments]
+    return values
+
+
+def message_from_row(row: Any) -> Message:
+    values = row_dict(row)
+    values["kind"] = MessageKind(values["kind"])
+    values["attachments"] = tuple(Attachment(**a) for a in values["attachments"])
+    return Message(**values)
+
+
+class SqlMessageRepository(SqlRepository):
+    async def add(self, message: Message) -> Message:
+        stmt = messages.insert().values(**message_values(message)).returning(messages.c.id)
+        message.id = (await self._session.execute(stmt)).scalar_one()
+        return message
+
+    async def get(self, message_id: int) -> Message | None:
+        row = (await self._session.execute(select(messages).where(messages.c.id == message_id))).first()
+        return message_from_row(row) if row else None
+
+    async def save(self, message: Message) -> None:
+        assert message.id is not None, "save() needs a stored message"
+        stmt = update(messages).where(messages.c.id == message.id).values(**message_values(message))
+        await self._session.execute(stmt)
+
+    async def by_ref(self, side: str, ref: str) -> Message | None:
+        column = _MESSAGE_REF_COLUMNS.get(side)
+        if column is None:
+            raise ValueError(f"side must be 'customer' or 'staff', not {side!r}")
+        stmt = select(messages).where(column == ref).order_by(messages.c.id).limit(1)
+        row = (await self._session.execute(stmt)).first()
+        return message_from_row(row) if row else None
+
+    async def for_ticket(self, ticket_id: int, limit: int = 50) -> list[Message]:
+        stmt = (
+            select(messages)
+            .where(messages.c.ticket_id == ticket_id)
+            .order_by(messages.c.id.desc())
+            .limit(limit)
+        )
+        newest_first = [message_from_row(r) for r in await self._session.execute(stmt)]
+        return newest_first[::-1]

@@ -1,0 +1,105 @@
+"""The SQL unit of work: one session, one transaction, the repositories bound to it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.ports import (
+    AccountRepository,
+    AuditRepository,
+    IdentityRepository,
+    LicenceRepository,
+    LinkAttemptRepository,
+    MessageRepository,
+    OutboxRepository,
+    ProcessedEventRepository,
+    ReminderLedger,
+    TicketRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from storage.outbox_repository import SqlOutboxRepository
+from storage.repositories import (
+    SqlAccountRepository,
+    SqlAuditRepository,
+    SqlIdentityRepository,
+    SqlLicenceRepository,
+    SqlLinkAttemptRepository,
+    SqlMessageRepository,
+    SqlProcessedEventRepository,
+    SqlReminderLedger,
+)
+from storage.ticket_repository import SqlTicketRepository
+
+
+class SqlUnitOfWork:
+    """`async with uow:` opens a session; commit() commits (then calls `on_commit`);
+    leaving the block without commit rolls back."""
+
+    accounts: AccountRepository
+    identities: IdentityRepository
+    link_attempts: LinkAttemptRepository
+    licences: LicenceRepository
+    tickets: TicketRepository
+    messages: MessageRepository
+    outbox: OutboxRepository
+    events: ProcessedEventRepository
+    reminders: ReminderLedger
+    audit: AuditRepository
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._session_factory = session_factory
+        self._on_commit = on_commit
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> Self:
+        session = self._session = self._session_factory()
+        self.accounts = SqlAccountRepository(session)
+        self.identities = SqlIdentityRepository(session)
+        self.link_attempts = SqlLinkAttemptRepository(session)
+        self.licences = SqlLicenceRepository(session)
+        self.tickets = SqlTicketRepository(session)
+        self.messages = SqlMessageRepository(session)
+        self.outbox = SqlOutboxRepository(session)
+        self.events = SqlProcessedEventRepository(session)
+        self.reminders = SqlReminderLedger(session)
+        self.audit = SqlAuditRepository(session)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        session = self._require_session()
+        self._session = None
+        try:
+            await session.rollback()  # a no-op after commit()
+        finally:
+            await session.close()
+
+    async def commit(self) -> None:
+        await self._require_session().commit()
+        if self._on_commit is not None:
+            self._on_commit()
+
+    async def rollback(self) -> None:
+        await self._require_session().rollback()
+
+    def _require_session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("use the unit of work inside `async with`")
+        return self._session
+
+
+def sql_uow_factory(
+    session_factory: async_sessionmaker[AsyncSession],
+    on_commit: Callable[[], None] | None = None,
+) -> UnitOfWorkFactory:
+    def make() -> UnitOfWork:
+        return SqlUnitOfWork(session_factory, on_commit)
+
+    return make

@@ -1,0 +1,5 @@
+import sys
+
+from supportbot.cli import main
+
+sys.exit(main())

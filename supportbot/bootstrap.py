@@ -1,0 +1,103 @@
+"""The composition root: settings in, a wired desk, store and dispatcher out. Nothing is built
+at import time; every engine, client and task is made here and closed by `Runtime.close`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.licence_http import HttpLicenceSource
+from bot.desk import Desk
+from bot.domain import Target
+from bot.licences import StoredLicences
+from bot.outbox import Dispatcher
+from bot.ports import Clock, DeliveryPort, LicenceSource, UnitOfWorkFactory
+from storage.engine import make_engine, make_session_factory
+from storage.migrate import upgrade
+from storage.uow import sql_uow_factory
+from supportbot.policy_file import load_policy
+from supportbot.settings import Settings
+
+log = logging.getLogger(__name__)
+EXAMPLE_POLICY = Path(__file__).resolve().parent.parent / "examples" / "policy.toml"
+
+
+@dataclass
+class Store:
+    engine: AsyncEngine
+    uow: UnitOfWorkFactory
+    wake: asyncio.Event
+
+
+async def open_store(database_url: str, migrate: bool | None = None) -> Store:
+    """Engine and unit-of-work factory; SQLite is migrated on start (PostgreSQL by `db upgrade`)."""
+    if migrate is None:
+        migrate = make_url(database_url).get_backend_name() == "sqlite"
+    if migrate:
+        await upgrade(database_url)
+    engine = make_engine(database_url)
+    wake = asyncio.Event()
+    return Store(engine, sql_uow_factory(make_session_factory(engine), on_commit=wake.set), wake)
+
+
+def policy_path(settings: Settings) -> Path | None:
+    """SUPPORTBOT_CONFIG, else ./supportbot.toml; with no platform configured (trying it out),
+    the example policy of a checkout so the console has products to show."""
+    if settings.supportbot_config:
+        return Path(settings.supportbot_config)
+    if Path("supportbot.toml").is_file():
+        return Path("supportbot.toml")
+    if not (settings.slack_enabled or settings.discord_enabled) and EXAMPLE_POLICY.is_file():
+        log.info("no SUPPORTBOT_CONFIG and no supportbot.toml: using the example policy %s", EXAMPLE_POLICY)
+        return EXAMPLE_POLICY
+    return None
+
+
+def licence_source(settings: Settings, uow: UnitOfWorkFactory) -> LicenceSource:
+    if settings.licence_api_url:
+        return HttpLicenceSource(settings.licence_api_url, settings.licence_api_token,
+                                 settings.licence_api_email_url, settings.licence_api_timeout)
+    return StoredLicences(uow)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    desk: Desk
+    dispatcher: Dispatcher | None = None
+    closers: list[Any] = field(default_factory=list)
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    def start_dispatcher(self, ports: dict[Target, DeliveryPort]) -> Dispatcher:
+        self.dispatcher = Dispatcher(self.desk.uow, self.desk.clock, ports, wake=self.store.wake)
+        return self.dispatcher
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for closer in reversed(self.closers):
+            try:
+                await closer()
+            except Exception:
+                log.exception("error while shutting down")
+        close_licences = getattr(self.desk.licences, "close", None)
+        if close_licences is not None:
+            await close_licences()
+        await self.store.engine.dispose()
+
+
+async def build_runtime(settings: Settings, clock: Clock, mail_enabled: bool | None = None) -> Runtime:
+    policy = load_policy(policy_path(settings))
+    store = await open_store(settings.database_url)
+    if mail_enabled is None:
+        mail_enabled = bool(settings.smtp_host)
+    desk = Desk(store.uow, clock, policy, licence_source(settings, store.uow), mail_enabled=mail_enabled)
+    return Runtime(settings, store, desk)

@@ -1,0 +1,410 @@
+"""Load the vendor's support policy from TOML, reporting every mistake with its key."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import holidays as holidays_lib
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
+)
+
+from bot.calendar import BusinessCalendar, parse_timezone
+from bot.durations import format_duration, parse_duration
+from bot.policy import ManualPage, Policy, Product, SlaPolicy
+from supportbot.settings import Settings, redacted_summary
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# The vendor's published hours, used when the file gives none.
+DEFAULT_HOURS: dict[int, list[tuple[time, time]]] = {
+    weekday: [(time(9), time(12)), (time(14), time(18))] for weekday in range(5)
+}
+DEFAULT_TIMEZONE: tzinfo = timezone(timedelta(hours=1))
+_DEFAULT_SLA = SlaPolicy()
+_INTERVAL = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_URL = re.compile(r"https?://\S+")
+
+
+class PolicyError(Exception):
+    """An unusable policy file; str() lists every problem, one `key: reason` per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+# -- field parsers: each raises ValueError with the message shown after the key --------
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a non-empty string")
+    return value.strip()
+
+
+def _url(value: object) -> str:
+    if not isinstance(value, str) or not _URL.fullmatch(value.strip()):
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value.strip()
+
+
+def _url_or_empty(value: object) -> str:
+    return "" if value == "" else _url(value)
+
+
+def _positive_int(value: object) -> int:
+    if type(value) is not int or value < 1:
+        raise ValueError("must be a positive integer")
+    return value
+
+
+def _duration(value: object) -> timedelta:
+    if not isinstance(value, str):
+        raise ValueError(f'{_shown(value)} is not a duration: write it as a string such as "4h" or "7d"')
+    duration = parse_duration(value)
+    if duration <= timedelta(0):
+        raise ValueError(f"{value!r} must be longer than zero")
+    return duration
+
+
+def _clock(hours: str, minutes: str, *, is_end: bool) -> time | None:
+    h, m = int(hours), int(minutes)
+    if is_end and (h, m) == (24, 0):
+        return time(0)  # the calendar reads an end of 00:00 as midnight at the end of the day
+    return time(h, m) if h < 24 and m < 60 else None
+
+
+def _interval(value: object) -> tuple[time, time]:
+    match = _INTERVAL.fullmatch(value.strip()) if isinstance(value, str) else None
+    start = end = None
+    if match:
+        start = _clock(match[1], match[2], is_end=False)
+        end = _clock(match[3], match[4], is_end=True)
+    if start is None or end is None:
+        raise ValueError(f"{value!r} is not HH:MM-HH:MM")
+    if end != time(0) and start >= end:
+        raise ValueError(f"{value!r}: the start must be before the end")
+    return start, end
+
+
+def _in_order(intervals: list[tuple[time, time]]) -> list[tuple[time, time]]:
+    ends = [(start, time.max if end == time(0) else end) for start, end in intervals]
+    if any(later[0] < earlier[1] for earlier, later in zip(ends, ends[1:], strict=False)):
+        raise ValueError("intervals must be in order and must not overlap")
+    return intervals
+
+
+def _shown(value: object) -> str:
+    """A TOML value as the user wrote it (dates without Python's repr)."""
+    return value.isoformat() if isinstance(value, date | time) else repr(value)
+
+
+def _holiday(value: object) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DATE.fullmatch(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"{_shown(value)} is not a date (YYYY-MM-DD)")
+
+
+def _timezone(value: object) -> tzinfo:
+    if not isinstance(value, str):
+        raise ValueError(f'{value!r} is not a timezone: write "+01:00" or "Europe/Paris"')
+    return parse_timezone(value)
+
+
+def _country(value: object) -> str | None:
+    if value is None:
+        return None
+    code = _text(value).upper()
+    try:
+        holidays_lib.country_holidays(code, years=[])
+    except NotImplementedError:
+        raise ValueError(f"{value!r} is not a country code known to the holidays package") from None
+    return code
+
+
+def _v(parse: Callable[[object], Any]) -> PlainValidator:
+    return PlainValidator(parse)
+
+
+# -- the file's shape ---------------------------------------------------------------------
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, arbitrary_types_allowed=True)
+
+
+_Day = Annotated[list[Annotated[tuple[time, time], _v(_interval)]], AfterValidator(_in_order)]
+
+
+class _Hours(_Section):
+    mon: _Day = []
+    tue: _Day = []
+    wed: _Day = []
+    thu: _Day = []
+    fri: _Day = []
+    sat: _Day = []
+    sun: _Day = []
+
+
+class _Calendar(_Section):
+    timezone: Annotated[tzinfo, _v(_timezone)] = DEFAULT_TIMEZONE
+    hours: _Hours = Field(default_factory=_Hours)  # absent: DEFAULT_HOURS (see model_fields_set)
+    holidays: list[Annotated[date, _v(_holiday)]] = []
+    country: Annotated[str | None, _v(_country)] = None
+
+
+class _Sla(_Section):
+    response: Annotated[timedelta, _v(_duration)] = _DEFAULT_SLA.response
+    warn_before: Annotated[timedelta, _v(_duration)] = _DEFAULT_SLA.warn_before
+    nudge_after: Annotated[timedelta, _v(_duration)] = _DEFAULT_SLA.nudge_after
+    auto_close_after: Annotated[timedelta, _v(_duration)] = _DEFAULT_SLA.auto_close_after
+    auto_close_warning: Annotated[timedelta, _v(_duration)] = _DEFAULT_SLA.auto_close_warning
+
+
+class _Limits(_Section):
+    open_tickets_per_customer: Annotated[int, _v(_positive_int)] = 5
+    link_attempts_per_hour: Annotated[int, _v(_positive_int)] = 5
+
+
+class _Desk(_Section):
+    note_prefix: Annotated[str, _v(_text)] = "note:"
+    on_licence_expiry: Literal["close", "warn"] = "close"
+    renew_url: Annotated[str, _v(_url_or_empty)] = ""
+    leads: list[Annotated[str, _v(_text)]] = []
+    dm_on_answer: bool = False
+    email_on_answer: bool = True
+    subject_similarity: int = Field(default=85, ge=0, le=100)
+
+
+class _Manual(_Section):
+    title: Annotated[str, _v(_text)]
+    url: Annotated[str, _v(_url)]
+    keywords: list[Annotated[str, _v(_text)]] = []
+
+
+class _Product(_Section):
+    sku: Annotated[str, _v(_text)]
+    name: Annotated[str, _v(_text)]
+    staff_channel: Annotated[str, _v(_text)]
+    manual: list[_Manual] = []
+
+
+_SECTIONS: dict[str, Any] = {
+    "calendar": _Calendar,
+    "sla": _Sla,
+    "limits": _Limits,
+    "desk": _Desk,
+    "product": list[dict[str, Any]],  # each table is validated alone, see _products
+}
+
+_MESSAGES = {
+    "missing": "missing",
+    "extra_forbidden": "unknown key",
+    "string_type": "must be a string",
+    "int_type": "must be an integer",
+    "bool_type": "must be true or false",
+    "list_type": "must be a list",
+    "model_type": "must be a table",
+    "dict_type": "must be a table",
+    "model_attributes_type": "must be a table",
+}
+
+
+_BOUNDS = {
+    "greater_than": "more than",
+    "greater_than_equal": "at least",
+    "less_than": "less than",
+    "less_than_equal": "at most",
+}
+
+
+def _path(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _problems(section: str, error: ValidationError) -> list[str]:
+    lines = []
+    for item in error.errors(include_url=False):
+        loc = item["loc"]
+        path = _path((section, *loc))
+        kind = item["type"]
+        if kind == "value_error":
+            reason = str(item["ctx"]["error"])
+        elif kind == "extra_forbidden":
+            reason = "unknown key" + (f" (use {', '.join(DAYS)})" if loc[-2:-1] == ("hours",) else "")
+        elif kind in _MESSAGES:
+            reason = _MESSAGES[kind] + ("" if kind == "missing" else f", not {_shown(item['input'])}")
+        elif kind == "literal_error":
+            reason = f"must be {item['ctx']['expected']}, not {_shown(item['input'])}"
+        elif kind in _BOUNDS:
+            bound = next(iter(item.get("ctx", {}).values()), "?")
+            reason = f"must be {_BOUNDS[kind]} {bound}, not {_shown(item['input'])}"
+        else:
+            reason = item["msg"]
+        if section == "product" and kind == "list_type" and not loc:
+            reason = "must be [[product]] tables"
+        lines.append(f"{path}: {reason}")
+    return lines
+
+
+def load_policy(path: str | Path | None) -> Policy:
+    """The policy in the TOML file at `path`; None gives the default policy (no products)."""
+    if path is None:
+        return Policy(calendar=BusinessCalendar.default(), products={})
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PolicyError([f"{path}: cannot read the policy file ({exc.strerror or exc})"]) from None
+    except UnicodeDecodeError:
+        raise PolicyError([f"{path}: not a UTF-8 text file"]) from None
+    except tomllib.TOMLDecodeError as exc:  # its text carries "(at line N, column M)"
+        raise PolicyError([f"{path}: TOML syntax error: {exc}"]) from None
+    return _policy_from(data)
+
+
+def _policy_from(data: dict[str, Any]) -> Policy:
+    problems = [
+        f"{key}: unknown key (expected one of {', '.join(_SECTIONS)})" for key in data if key not in _SECTIONS
+    ]
+    parsed: dict[str, Any] = {}
+    for name, shape in _SECTIONS.items():
+        try:
+            parsed[name] = TypeAdapter(shape).validate_python(data.get(name, [] if name == "product" else {}))
+        except ValidationError as exc:
+            problems.extend(_problems(name, exc))
+    calendar = _build_calendar(parsed.get("calendar"), problems)
+    sla = parsed.get("sla")
+    if sla is not None:
+        if sla.warn_before >= sla.response:
+            problems.append("sla.warn_before: must be shorter than sla.response")
+        if sla.auto_close_warning >= sla.auto_close_after:
+            problems.append("sla.auto_close_warning: must be shorter than sla.auto_close_after")
+    products = _products(parsed.get("product", []), problems)
+    if problems or calendar is None or sla is None or "limits" not in parsed or "desk" not in parsed:
+        raise PolicyError(problems)
+    limits, desk = parsed["limits"], parsed["desk"]
+    return Policy(
+        calendar=calendar,
+        products=products,
+        sla=SlaPolicy(
+            sla.response, sla.warn_before, sla.nudge_after, sla.auto_close_after, sla.auto_close_warning
+        ),
+        open_tickets_per_customer=limits.open_tickets_per_customer,
+        link_attempts_per_hour=limits.link_attempts_per_hour,
+        subject_similarity=desk.subject_similarity,
+        note_prefix=desk.note_prefix,
+        on_licence_expiry=desk.on_licence_expiry,
+        renew_url=desk.renew_url,
+        leads=tuple(desk.leads),
+        dm_on_answer=desk.dm_on_answer,
+        email_on_answer=desk.email_on_answer,
+    )
+
+
+def _products(tables: list[dict[str, Any]], problems: list[str]) -> dict[str, Product]:
+    """Products by sku; each table is validated on its own so that every broken one is
+    reported and skus are compared across the good ones."""
+    products: dict[str, Product] = {}
+    for index, table in enumerate(tables):
+        try:
+            item = _Product.model_validate(table)
+        except ValidationError as exc:
+            problems.extend(_problems(f"product[{index}]", exc))
+            continue
+        if item.sku in products:
+            problems.append(f"product[{index}].sku: {item.sku!r} is already used by another product")
+            continue
+        manual = tuple(ManualPage(page.title, page.url, tuple(page.keywords)) for page in item.manual)
+        products[item.sku] = Product(item.sku, item.name, item.staff_channel, manual)
+    return products
+
+
+def _build_calendar(section: _Calendar | None, problems: list[str]) -> BusinessCalendar | None:
+    if section is None:
+        return None
+    given = "hours" in section.model_fields_set
+    hours = DEFAULT_HOURS
+    if given:
+        hours = {weekday: getattr(section.hours, day) for weekday, day in enumerate(DAYS)}
+    try:
+        return BusinessCalendar(section.timezone, hours, section.holidays, section.country)
+    except ValueError as exc:
+        key = "calendar.hours" if given else "calendar"
+        problems.append(f"{key}: {exc}")
+        return None
+
+
+def check_config_report(settings: Settings) -> tuple[bool, str]:
+    """(ok, text) for `supportbot check-config`: the policy in brief and the settings,
+    secrets hidden. Warnings (e.g. no products) do not make it fail."""
+    source = str(settings.supportbot_config) if settings.supportbot_config else "built-in defaults"
+    lines = [f"Policy ({source})"]
+    ok = True
+    try:
+        policy = load_policy(settings.supportbot_config)
+    except PolicyError as exc:
+        ok = False
+        lines += ["  INVALID:"] + [f"    {problem}" for problem in exc.problems]
+    else:
+        lines += [f"  {line}" for line in describe_policy(policy)]
+    lines.append("Settings")
+    lines += [f"  {line}" for line in redacted_summary(settings)]
+    warnings = []
+    if not settings.slack_enabled and not settings.discord_enabled:
+        warnings.append("neither Slack nor Discord is configured: only the console can be used")
+    if settings.slack_bot_token is not None and not settings.slack_enabled:
+        warnings.append(
+            "SLACK_BOT_TOKEN is set without SLACK_APP_TOKEN or SLACK_SIGNING_SECRET: Slack stays off"
+        )
+    if settings.discord_enabled and settings.discord_support_channel_id is None:
+        warnings.append("DISCORD_SUPPORT_CHANNEL_ID is not set: customers have no support channel")
+    if settings.licence_api_url is None:
+        warnings.append("LICENCE_API_URL is not set: licences come from imported CSV files only")
+    lines += [f"Warning: {warning}" for warning in warnings]
+    lines.append("OK" if ok else "The configuration has problems (see above).")
+    return ok, "\n".join(lines)
+
+
+def describe_policy(policy: Policy) -> list[str]:
+    sla = policy.sla
+    lines = [
+        f"Hours: {policy.calendar.describe_hours()}",
+        f"SLA: first answer within {format_duration(sla.response)} of working time "
+        f"(staff warned {format_duration(sla.warn_before)} before)",
+        f"Waiting customers: nudged after {format_duration(sla.nudge_after)}, closed after "
+        f"{format_duration(sla.auto_close_after)} (warned {format_duration(sla.auto_close_warning)} before)",
+        f"Limits: {policy.open_tickets_per_customer} open tickets per customer, "
+        f"{policy.link_attempts_per_hour} link attempts per hour",
+        f"On licence expiry: {policy.on_licence_expiry}; note prefix {policy.note_prefix!r}",
+    ]
+    if not policy.products:
+        lines.append(
+            "Products: none. Customers cannot open tickets: set SUPPORTBOT_CONFIG to a policy "
+            "file with [[product]] tables (sku, name, staff_channel)."
+        )
+        return lines
+    lines.append(f"Products ({len(policy.products)}):")
+    for product in policy.products.values():
+        pages = f", {len(product.manual)} manual page(s)" if product.manual else ""
+        lines.append(f"  {product.sku}: {product.name} -> staff channel {product.staff_channel}{pages}")
+    return lines

@@ -1,0 +1,154 @@
+"""Deployment settings from the environment and `.env` (the policy itself lives in a TOML file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+class Settings(BaseSettings):
+    """Field `x` reads the variable `X` (case-insensitive); empty variables count as unset."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./supportbot.db"
+    # Path of the policy TOML; None: ./supportbot.toml if present (see supportbot/bootstrap.py).
+    supportbot_config: Path | None = None
+
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None  # Socket Mode
+    slack_signing_secret: SecretStr | None = None  # HTTP mode
+    slack_api_url: str = "https://slack.com/api/"
+    slack_http_port: int = 3000
+    slack_staff_usergroup: str | None = None  # members are staff (else: staff channels' members)
+
+    discord_token: SecretStr | None = None
+    discord_guild_id: int | None = None
+    discord_support_channel_id: int | None = None
+    discord_api_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str = "wss://gateway.discord.gg"
+
+    # URL templates of the vendor's licence API: `{key}` / `{email}` are replaced, URL-quoted.
+    licence_api_url: str | None = None
+    licence_api_email_url: str | None = None
+    licence_api_token: SecretStr | None = None
+    licence_api_timeout: float = 5.0
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: bool = True
+    smtp_from: str | None = None
+
+    access_encryption_key: SecretStr | None = None
+    log_level: str = "INFO"
+    health_port: int | None = None
+
+    @field_validator("licence_api_url")
+    @classmethod
+    def _has_key_placeholder(cls, value: str | None) -> str | None:
+        if value is not None and "{key}" not in value:
+            raise ValueError("must contain {key}, e.g. https://vendor.example/api/licences/{key}")
+        return value
+
+    @field_validator("licence_api_email_url")
+    @classmethod
+    def _has_email_placeholder(cls, value: str | None) -> str | None:
+        if value is not None and "{email}" not in value:
+            raise ValueError("must contain {email}, e.g. https://vendor.example/api/licences?email={email}")
+        return value
+
+    @field_validator("licence_api_timeout")
+    @classmethod
+    def _positive_timeout(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be a positive number of seconds")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in _LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
+        return level
+
+    @property
+    def slack_enabled(self) -> bool:
+        """A bot token plus either Socket Mode (app token) or HTTP mode (signing secret)."""
+        return _is_set(self.slack_bot_token) and (
+            _is_set(self.slack_app_token) or _is_set(self.slack_signing_secret)
+        )
+
+    @property
+    def discord_enabled(self) -> bool:
+        return _is_set(self.discord_token)
+
+    @property
+    def slack_socket_mode(self) -> bool:
+        return _is_set(self.slack_app_token)
+
+
+class SettingsError(Exception):
+    """Invalid environment: str() lists every problem, one `NAME: reason` per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with a readable error instead of a ValidationError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False, include_input=False):
+            name = ".".join(str(part) for part in error["loc"]).upper()
+            reason = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
+            problems.append(f"{name}: {reason}")
+        raise SettingsError(problems) from None
+
+
+def redacted_summary(settings: Settings) -> list[str]:
+    """`NAME = value` lines for display; secrets only say whether they are set."""
+    lines = []
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            shown = "set (hidden)" if value.get_secret_value() else "not set"
+        elif value is None:
+            shown = "not set"
+        elif name.endswith("_url"):
+            shown = _without_password(str(value))
+        else:
+            shown = str(value)
+        lines.append(f"{name.upper()} = {shown}")
+    return lines
+
+
+def _is_set(secret: SecretStr | None) -> bool:
+    return secret is not None and bool(secret.get_secret_value())
+
+
+def _without_password(url: str) -> str:
+    """Hide the password of a URL such as postgresql://user:secret@host/db."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    netloc = f"{parts.username or ''}:***@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))

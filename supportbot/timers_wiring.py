@@ -1,0 +1,44 @@
+"""Runs the core's sweep on a schedule: one APScheduler 3.11 interval job in the bot's process.
+
+APScheduler only ticks; the deadlines live in the database and are claimed atomically, so
+the job keeps nothing in memory and several processes may run it over one PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.desk import Desk
+from bot.timers import sweep
+
+log = logging.getLogger(__name__)
+
+
+def make_sweep(desk: Desk) -> Callable[[], Awaitable[int]]:
+    async def run() -> int:
+        return await sweep(desk)
+
+    return run
+
+
+def start_scheduler(desk: Desk, every_seconds: int = 30) -> AsyncIOScheduler:
+    """Sweep now (catch up on what fell due while the bot was down), then every `every_seconds`."""
+    run = make_sweep(desk)
+
+    async def job() -> None:
+        try:
+            fired = await run()
+            if fired:
+                log.info("sweep fired %s reminders", fired)
+        except Exception:
+            log.exception("sweep failed; it runs again at the next tick")
+
+    scheduler = AsyncIOScheduler()
+    scheduler.add_job(job, "interval", seconds=every_seconds, coalesce=True, max_instances=1,
+                      misfire_grace_time=None, id="sweep", next_run_time=None)
+    scheduler.start()
+    scheduler.modify_job("sweep", next_run_time=__import__("datetime").datetime.now(scheduler.timezone))
+    return scheduler
