@@ -1,0 +1,109 @@
+"""The Discord client: gateway events of ticket threads and the guild's command tree."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from adapters.discord.commands import LabelTranslator, on_tree_error, register
+from adapters.discord.labels import say
+from adapters.discord.replies import PLATFORM
+from adapters.discord.views import CloseButton
+from bot.commands import Customer, CustomerPost, Edit
+from bot.conversation import customer_post, edit_message
+from bot.desk import Desk
+from bot.domain import Attachment
+
+log = logging.getLogger(__name__)
+
+
+def minimal_intents() -> discord.Intents:
+    """Guilds (channels, threads), guild messages, and Message Content (privileged: enable it in
+    the developer portal) to read ticket threads. No members, no presences."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.message_content = True
+    return intents
+
+
+class SupportClient(discord.Client):
+    def __init__(self, desk: Desk, *, guild_id: int, support_channel_id: int, **options: Any) -> None:
+        options.setdefault("guild_ready_timeout", 2.0)
+        super().__init__(
+            intents=minimal_intents(),
+            allowed_mentions=discord.AllowedMentions.none(),  # a relayed "@everyone" pings no one
+            chunk_guilds_at_startup=False,
+            max_ratelimit_timeout=30.0,  # longer rate limits go back to the outbox (RetryLater)
+            **options,
+        )
+        self.desk = desk
+        self.guild_id, self.support_channel_id = guild_id, support_channel_id
+        self.tree: app_commands.CommandTree[SupportClient] = app_commands.CommandTree(self)
+        self.tree.on_error = on_tree_error  # type: ignore[method-assign]
+        register(self.tree, desk, discord.Object(id=guild_id))
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(CloseButton)
+        await self.tree.set_translator(LabelTranslator())
+        await self.tree.sync(guild=discord.Object(id=self.guild_id))
+        log.info("discord commands synced to guild %s", self.guild_id)
+
+    def in_support_thread(self, channel: Any) -> bool:
+        """A thread of the support channel. An uncached channel may be an archived thread:
+        the core knows whether it belongs to a ticket."""
+        if isinstance(channel, discord.Thread):
+            return channel.parent_id == self.support_channel_id
+        return isinstance(channel, (discord.PartialMessageable, discord.Object))
+
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or message.guild is None or not self.in_support_thread(message.channel):
+            return
+        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return  # thread member joins, pins and other system messages
+        author = message.author
+        cmd = CustomerPost(
+            Customer(PLATFORM, str(author.id), author.display_name),
+            event_id=str(message.id),
+            body=message.content,
+            thread_ref=str(message.channel.id),
+            attachments=tuple(Attachment(a.filename, a.url, a.content_type or "", a.size)
+                              for a in message.attachments),
+        )
+        try:
+            answer = await customer_post(self.desk, cmd)
+            if answer is not None:
+                await message.reply(say(answer, await self._locale_of(str(author.id))), mention_author=False)
+        except Exception:
+            log.exception("relaying discord message %s failed", message.id)
+
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        data: Any = payload.data
+        if (data.get("author") or {}).get("bot") or "content" not in data:
+            return
+        stamp = data.get("edited_timestamp") or ""
+        await self._edit(Edit("customer", f"edit:{payload.message_id}:{stamp}", str(payload.message_id),
+                              data["content"]))
+
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        await self._edit(Edit("customer", f"delete:{payload.message_id}", str(payload.message_id), None))
+
+    async def _edit(self, cmd: Edit) -> None:
+        try:
+            await edit_message(self.desk, cmd)  # same content (a link unfurl) changes nothing there
+        except Exception:
+            log.exception("passing on discord edit %s failed", cmd.event_id)
+
+    async def _locale_of(self, user_id: str) -> str:
+        async with self.desk.uow() as uow:
+            identity = await uow.identities.get(PLATFORM, user_id)
+        return identity.locale if identity else "en"
+
+
+def build_discord_client(desk: Desk, *, guild_id: int, support_channel_id: int, **options: Any) -> SupportClient:
+    """The composition root then starts it in its loop:
+    `await client.login(token); asyncio.create_task(client.connect())`."""
+    return SupportClient(desk, guild_id=guild_id, support_channel_id=support_channel_id, **options)

@@ -1,0 +1,221 @@
+"""DiscordCustomerPort: delivers the core's outbox rows for Target.CUSTOMER to Discord."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Final
+
+import aiohttp
+import discord
+
+from adapters.discord.labels import label, say
+from adapters.discord.views import close_view
+from bot.desk import Desk
+from bot.domain import Attachment, Message, Ticket
+from bot.ports import Delivery, RetryLater, Undeliverable
+from bot.texts import Text
+
+log = logging.getLogger(__name__)
+
+MAX_CONTENT = 2000
+MAX_FILES = 10
+THREAD_NAME = 100
+AUTO_ARCHIVE_MINUTES: Final = 10080  # a week; Discord archives idle threads, we unarchive to post
+
+FileFetcher = Callable[[Attachment], Awaitable[bytes]]
+
+
+def split_text(text: str, limit: int = MAX_CONTENT) -> list[str]:
+    """Chunks of at most `limit` characters, cut at a line break or space when there is one."""
+    chunks = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = text.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        chunks.append(text[:cut])
+        text = text[cut:].lstrip("\n ")
+    return [*chunks, text] if text or not chunks else chunks
+
+
+def thread_name(ticket: Ticket) -> str:
+    return f"#{ticket.number} {ticket.subject}".strip()[:THREAD_NAME]
+
+
+@contextmanager
+def platform_errors(action: str) -> Iterator[None]:
+    """Discord's failures as the outbox understands them: retry later, or give up."""
+    try:
+        yield
+    except discord.RateLimited as exc:  # longer than max_ratelimit_timeout: let the outbox wait
+        raise RetryLater(f"{action}: rate limited", retry_after=exc.retry_after) from exc
+    except discord.NotFound as exc:
+        raise Undeliverable(f"{action}: not found on Discord ({exc.text or exc.status})") from exc
+    except discord.Forbidden as exc:
+        raise Undeliverable(f"{action}: the bot lacks a permission or the user blocks it ({exc.text})") from exc
+    except discord.HTTPException as exc:
+        if exc.status == 429 or exc.status >= 500:
+            raise RetryLater(f"{action}: Discord answered {exc.status}") from exc
+        raise Undeliverable(f"{action}: Discord refused the request ({exc.status} {exc.text})") from exc
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        raise RetryLater(f"{action}: connection failed ({type(exc).__name__})") from exc
+
+
+class DiscordCustomerPort:
+    """See THE OUTBOX CONTRACT in bot/effects.py for the actions and what each returns."""
+
+    def __init__(self, client: discord.Client, desk: Desk, support_channel_id: int,
+                 fetch_file: FileFetcher | None = None) -> None:
+        self.client, self.desk, self.support_channel_id = client, desk, support_channel_id
+        # staff files may need credentials (Slack private URLs): the composition root can inject them
+        self.fetch_file = fetch_file or self._fetch_plain
+
+    async def deliver(self, delivery: Delivery) -> str | None:
+        if self.client.user is None:
+            raise RetryLater("discord client not logged in yet")
+        handler = getattr(self, f"_do_{delivery.action}", None)
+        if handler is None:
+            raise Undeliverable(f"unknown customer action {delivery.action!r}")
+        if delivery.ticket is None:
+            raise Undeliverable(f"{delivery.action}: the ticket is gone")
+        with platform_errors(delivery.action):
+            result: str | None = await handler(delivery, delivery.ticket)
+            return result
+
+    # --- actions -----------------------------------------------------------------------
+
+    async def _do_open_thread(self, d: Delivery, ticket: Ticket) -> str:
+        channel = self.client.get_channel(self.support_channel_id) or await self.client.fetch_channel(
+            self.support_channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            raise Undeliverable(f"support channel {self.support_channel_id} is not a text channel")
+        thread = self._existing_thread(channel, ticket) or await channel.create_thread(
+            name=thread_name(ticket), type=discord.ChannelType.private_thread, invitable=False,
+            auto_archive_duration=AUTO_ARCHIVE_MINUTES, reason=f"support ticket #{ticket.number}")
+        customer = discord.Object(id=int(ticket.customer_user_id))
+        await thread.add_user(customer)
+        await thread.send(self._addressed(ticket, self._text(d, ticket)),
+                          view=close_view(ticket.number, ticket.locale),
+                          allowed_mentions=discord.AllowedMentions(users=[customer]))
+        return str(thread.id)
+
+    async def _do_post(self, d: Delivery, ticket: Ticket) -> str:
+        thread = await self._thread(ticket)
+        if d.message is not None:
+            return await self._post_answer(thread, ticket, d.message)
+        customer = discord.Object(id=int(ticket.customer_user_id))
+        chunks = split_text(self._addressed(ticket, self._text(d, ticket)))
+        first = None
+        for chunk in chunks:
+            sent = await thread.send(chunk, allowed_mentions=discord.AllowedMentions(users=[customer]))
+            first = first or sent
+        assert first is not None
+        return str(first.id)
+
+    async def _do_edit(self, d: Delivery, ticket: Ticket) -> None:
+        message = self._relayed(d)
+        thread = await self._thread(ticket)
+        content = self._answer_text(message, ticket)
+        if len(content) > MAX_CONTENT:
+            content = content[: MAX_CONTENT - 1] + "…"
+        await thread.get_partial_message(int(message.customer_ref or 0)).edit(
+            content=content, allowed_mentions=discord.AllowedMentions.none())
+
+    async def _do_delete(self, d: Delivery, ticket: Ticket) -> None:
+        message = self._relayed(d)
+        thread = await self._thread(ticket)
+        try:
+            await thread.get_partial_message(int(message.customer_ref or 0)).delete()
+        except discord.NotFound:
+            pass  # already gone: what we wanted
+
+    async def _do_lock(self, d: Delivery, ticket: Ticket) -> None:
+        thread = await self._thread(ticket, unarchive=False)
+        if not (thread.archived and thread.locked):
+            await thread.edit(archived=True, locked=True, reason=f"ticket #{ticket.number} closed")
+
+    async def _do_dm(self, d: Delivery, ticket: Ticket) -> str:
+        uid = int(ticket.customer_user_id)
+        user = self.client.get_user(uid) or await self.client.fetch_user(uid)
+        sent = await user.send(self._text(d, ticket)[:MAX_CONTENT], allowed_mentions=discord.AllowedMentions.none())
+        return str(sent.id)
+
+    # --- helpers -----------------------------------------------------------------------
+
+    @staticmethod
+    def _text(d: Delivery, ticket: Ticket) -> str:
+        if "text" not in d.payload:
+            raise Undeliverable(f"{d.action}: payload has no text")
+        return say(Text.from_dict(d.payload["text"]), ticket.locale)
+
+    @staticmethod
+    def _addressed(ticket: Ticket, text: str) -> str:
+        return f"<@{ticket.customer_user_id}> {text}"
+
+    @staticmethod
+    def _relayed(d: Delivery) -> Message:
+        if d.message is None or not d.message.customer_ref:
+            raise Undeliverable(f"{d.action}: the message was never posted on Discord")
+        return d.message
+
+    @staticmethod
+    def _answer_text(message: Message, ticket: Ticket) -> str:
+        name = discord.utils.escape_markdown(message.author_name or "?")
+        return f"**{name}** ({label('staff_label', ticket.locale)}): {message.body}"
+
+    def _existing_thread(self, channel: discord.TextChannel, ticket: Ticket) -> discord.Thread | None:
+        """A thread a failed earlier attempt already created (the outbox retries whole rows)."""
+        me = self.client.user
+        name = thread_name(ticket)
+        return next((t for t in channel.threads if t.name == name and me and t.owner_id == me.id), None)
+
+    async def _thread(self, ticket: Ticket, unarchive: bool = True) -> discord.Thread:
+        if not ticket.customer_thread_ref:
+            raise Undeliverable(f"ticket #{ticket.number} has no Discord thread")
+        # fetched every time: archived threads drop out of discord.py's cache
+        channel = await self.client.fetch_channel(int(ticket.customer_thread_ref))
+        if not isinstance(channel, discord.Thread):
+            raise Undeliverable(f"{ticket.customer_thread_ref} is not a thread")
+        if unarchive and channel.archived:
+            # Discord archives idle threads by itself: that does not close the ticket
+            channel = await channel.edit(archived=False)
+        return channel
+
+    async def _post_answer(self, thread: discord.Thread, ticket: Ticket, message: Message) -> str:
+        files, notes = await self._files(message.attachments, thread.guild.filesize_limit, ticket.locale)
+        chunks = split_text("\n".join([self._answer_text(message, ticket), *notes]))
+        first = None
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            sent = await thread.send(chunk, files=files if last else [],
+                                     allowed_mentions=discord.AllowedMentions.none())
+            first = first or sent
+        assert first is not None
+        return str(first.id)
+
+    async def _files(self, attachments: tuple[Attachment, ...], limit: int,
+                     locale: str) -> tuple[list[discord.File], list[str]]:
+        """Copies of the files (Discord shows them; URLs from elsewhere expire or need a login)."""
+        files: list[discord.File] = []
+        notes: list[str] = []
+        for att in attachments:
+            if att.size > limit or len(files) >= MAX_FILES:
+                notes.append(label("file_too_large", locale, filename=att.filename))
+                continue
+            try:
+                data = await self.fetch_file(att)
+            except (discord.NotFound, discord.Forbidden):
+                notes.append(label("file_unavailable", locale, filename=att.filename))
+                continue
+            if len(data) > limit:
+                notes.append(label("file_too_large", locale, filename=att.filename))
+                continue
+            files.append(discord.File(io.BytesIO(data), filename=att.filename))
+        return files, notes
+
+    async def _fetch_plain(self, attachment: Attachment) -> bytes:
+        return await self.client.http.get_from_cdn(attachment.url)

@@ -1,0 +1,161 @@
+"""Modals and buttons. Modals keep discord.py's random custom_id (two customers filling the
+form at once must never share one); the Close button is persistent (custom_id ticket:close:N)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import discord
+
+from adapters.discord.labels import label, say
+from adapters.discord.replies import customer_of, lang, run_for, safe_reply
+from bot.accounts import link_account
+from bot.actions import customer_close
+from bot.commands import CustomerClose, LinkAccount, OpenTicket
+from bot.desk import Desk
+from bot.errors import Refusal
+from bot.opening import open_ticket, suggest_manual
+from bot.policy import ManualPage
+from bot.texts import Text
+from bot.validation import clean_form
+
+log = logging.getLogger(__name__)
+
+MODAL_TIMEOUT = 30 * 60.0
+
+
+class _Modal(discord.ui.Modal):
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]
+        log.exception("discord modal failed", exc_info=error)
+        await safe_reply(interaction, label("apology", lang(interaction)))
+
+
+class LinkModal(_Modal):
+    def __init__(self, desk: Desk, locale: str) -> None:
+        super().__init__(title=label("link_title", locale), timeout=MODAL_TIMEOUT)
+        self.desk = desk
+        self.email: discord.ui.TextInput[Any] = discord.ui.TextInput(label=label("email_label", locale),
+                                                                     max_length=254)
+        self.key: discord.ui.TextInput[Any] = discord.ui.TextInput(label=label("key_label", locale), max_length=200)
+        self.add_item(self.email).add_item(self.key)
+
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        cmd = LinkAccount(customer_of(interaction), self.email.value, self.key.value)
+        await run_for(interaction, lambda: link_account(self.desk, cmd))
+
+
+def _input(locale: str, key: str, max_length: int, long: bool = True,
+           required: bool = True) -> discord.ui.TextInput[Any]:
+    style = discord.TextStyle.paragraph if long else discord.TextStyle.short
+    return discord.ui.TextInput(label=label(key, locale), style=style, max_length=max_length, required=required)
+
+
+class TicketModal(_Modal):
+    """The ticket's texts (5 inputs at most); product and versions came as command options."""
+
+    def __init__(self, desk: Desk, locale: str, product: str, magento: str, module: str) -> None:
+        super().__init__(title=label("open_title", locale), timeout=MODAL_TIMEOUT)
+        self.desk, self.product, self.magento, self.module = desk, product, magento, module
+        self.subject = _input(locale, "subject_label", 100, long=False)
+        self.description = _input(locale, "description_label", 4000)
+        self.steps = _input(locale, "steps_label", 4000)
+        self.changes = _input(locale, "changes_label", 2000)
+        self.errors = _input(locale, "errors_label", 4000, required=False)
+        for item in (self.subject, self.description, self.steps, self.changes, self.errors):
+            self.add_item(item)
+
+    def command(self, interaction: discord.Interaction[Any]) -> OpenTicket:
+        return OpenTicket(customer_of(interaction), self.product, self.subject.value, self.magento, self.module,
+                          self.description.value, self.steps.value, self.changes.value, self.errors.value or "")
+
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        cmd = self.command(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            clean_form(cmd)  # refuse a bad form before suggesting pages for it
+        except Refusal as refusal:
+            await safe_reply(interaction, say(refusal.text, cmd.customer.locale))
+            return
+        pages = suggest_manual(self.desk, cmd.product, cmd.subject)
+        if not pages:
+            await run_for(interaction, lambda: _opened(self.desk, cmd))
+            return
+        view = SuggestionView(self.desk, cmd)
+        await safe_reply(interaction, suggestion_text(pages, cmd.customer.locale), view=view)
+
+
+async def _opened(desk: Desk, cmd: OpenTicket) -> Text:
+    return (await open_ticket(desk, cmd)).reply
+
+
+def suggestion_text(pages: list[ManualPage], locale: str) -> str:
+    lines = [f"• [{discord.utils.escape_markdown(p.title)}](<{p.url}>)" for p in pages]
+    return "\n".join([say(Text("manual_suggestions"), locale), *lines])
+
+
+class SuggestionView(discord.ui.View):
+    """Manual pages were suggested: the customer ends here, or opens the ticket anyway."""
+
+    def __init__(self, desk: Desk, cmd: OpenTicket) -> None:
+        super().__init__(timeout=MODAL_TIMEOUT)
+        self.desk, self.cmd = desk, cmd
+        locale = cmd.customer.locale
+        answered = discord.ui.Button[SuggestionView](label=label("answers_button", locale),
+                                                     style=discord.ButtonStyle.success)
+        anyway = discord.ui.Button[SuggestionView](label=label("open_anyway_button", locale),
+                                                   style=discord.ButtonStyle.secondary)
+        answered.callback = self.answered  # type: ignore[method-assign]
+        anyway.callback = self.open_anyway  # type: ignore[method-assign]
+        self.add_item(answered).add_item(anyway)
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        return str(interaction.user.id) == self.cmd.customer.user_id
+
+    async def answered(self, interaction: discord.Interaction[Any]) -> None:
+        self.stop()
+        await interaction.response.edit_message(content=label("answered_thanks", self.cmd.customer.locale), view=None)
+
+    async def open_anyway(self, interaction: discord.Interaction[Any]) -> None:
+        self.stop()
+        await interaction.response.defer()  # an update of the message holding the buttons
+        try:
+            content = say((await open_ticket(self.desk, self.cmd)).reply, self.cmd.customer.locale)
+        except Refusal as refusal:
+            content = say(refusal.text, self.cmd.customer.locale)
+        except Exception:
+            log.exception("opening a ticket from the suggestions failed")
+            content = label("apology", self.cmd.customer.locale)
+        await interaction.edit_original_response(content=content, view=None)
+
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception,
+                       item: discord.ui.Item[Any], /) -> None:
+        log.exception("discord suggestion button failed", exc_info=error)
+        await safe_reply(interaction, label("apology", lang(interaction)))
+
+
+class CloseButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ticket:close:(?P<number>\d+)"):
+    """The Close ticket button under a thread's summary; survives restarts (persistent)."""
+
+    def __init__(self, number: int, locale: str = "en") -> None:
+        super().__init__(discord.ui.Button(label=label("close_button", locale), style=discord.ButtonStyle.danger,
+                                           custom_id=f"ticket:close:{number}"))
+        self.number = number
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> CloseButton:
+        return cls(int(match["number"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        client: Any = interaction.client  # the SupportClient, which holds the desk
+        desk: Desk = client.desk
+        cmd = CustomerClose(customer_of(interaction), self.number)
+        await run_for(interaction, lambda: customer_close(desk, cmd))
+
+
+def close_view(number: int, locale: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(CloseButton(number, locale))
+    return view

@@ -1,0 +1,200 @@
+"""The Slack app (slack-bolt AsyncApp): staff replies, edits, /tickets and the card's buttons.
+
+Listeners turn Slack payloads into the core's commands and show the outcome ephemerally.
+Bolt acks events at once; duplicates (X-Slack-Retry-Num) are dropped by the core through
+its processed-events table, so a retry is answered 200 and relays nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.card import CLAIM, CLOSE, REQUEST_ACCESS, escape, truncate
+from adapters.slack.client import DEFAULT_API_URL, make_client, make_ref
+from adapters.slack.staff import StaffDirectory
+from bot.actions import claim, request_access, staff_close
+from bot.commands import Claim, Edit, Staff, StaffClose, StaffPost
+from bot.conversation import edit_message, staff_post
+from bot.desk import Desk
+from bot.domain import Attachment, CloseReason
+from bot.errors import Refusal
+from bot.queries import staff_open_tickets, staff_stats, staff_ticket
+from bot.texts import Text, render
+
+log = logging.getLogger(__name__)
+
+NOT_STAFF_REPLY = "Only support staff can answer tickets here; your message was not sent to the customer."
+NOT_STAFF = "Only support staff can do this."
+APOLOGY = "Sorry, something went wrong on our side; nothing was changed. Please try again in a moment."
+USAGE = "Usage: /tickets | /tickets mine | /tickets stats | /tickets 12 | /tickets 12 request-access"
+ASSIGNEE = re.compile(r"\| ([UW][A-Z0-9]{6,}) \|")
+RELAYED_SUBTYPES = (None, "file_share", "thread_broadcast")
+Reply = Callable[[str], Awaitable[Any]]
+
+
+async def answer(reply: Reply, work: Callable[[], Awaitable[str | Text | None]]) -> None:
+    """Run a use case and show its outcome; a refusal is shown as such, a bug as an apology."""
+    try:
+        result = await work()
+    except Refusal as refusal:
+        result = refusal.text
+    except Exception:
+        log.exception("Slack listener failed")
+        result = APOLOGY
+    if result is None:
+        return
+    text = render(result) if isinstance(result, Text) else result
+    try:
+        await reply(truncate(text, 39000))
+    except Exception:
+        log.exception("could not answer in Slack")
+
+
+async def is_ticket_thread(desk: Desk, thread_ref: str) -> bool:
+    async with desk.uow() as uow:
+        return await uow.tickets.by_staff_thread(thread_ref) is not None
+
+
+async def slack_attachments(client: AsyncWebClient, files: list[dict[str, Any]]) -> tuple[Attachment, ...]:
+    """Staff files as bot.domain.Attachment; their url_private_download needs the bot token."""
+    result = []
+    for f in files:
+        if f.get("file_access") == "check_file_info":  # Slack Connect: details come from files.info
+            f = (await client.files_info(file=f["id"])).get("file") or f
+        url = f.get("url_private_download") or f.get("url_private")
+        if url:
+            result.append(Attachment(f.get("name") or f.get("title") or "file", url,
+                                     f.get("mimetype") or "", int(f.get("size") or 0)))
+    return tuple(result)
+
+
+def build_slack_app(desk: Desk, *, token: str, signing_secret: str | None, staff: StaffDirectory,
+                    api_url: str = DEFAULT_API_URL, client: AsyncWebClient | None = None) -> AsyncApp:
+    """The bolt app; serve it with adapters.slack.runner.start_slack (Socket Mode or HTTP)."""
+    client = client or make_client(token, api_url)
+    app = AsyncApp(client=client, signing_secret=signing_secret or "", request_verification_enabled=True,
+                   logger=logging.getLogger("adapters.slack.bolt"))
+
+    async def ephemeral(channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
+        kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        await client.chat_postEphemeral(**kwargs)
+
+    @app.event("message")
+    async def on_message(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
+        try:
+            subtype = event.get("subtype")
+            if subtype in ("message_changed", "message_deleted"):
+                await on_edit(body, event, context.get("bot_user_id"))
+            elif subtype in RELAYED_SUBTYPES and not event.get("bot_id"):
+                await on_reply(body, event, context.get("bot_user_id"))
+        except Exception:
+            log.exception("Slack message event %s failed", body.get("event_id"))
+
+    async def on_reply(body: dict[str, Any], event: dict[str, Any], bot_user: str | None) -> None:
+        user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
+        thread_ts = event.get("thread_ts")
+        if not user or not channel or not ts or user == bot_user or not thread_ts or thread_ts == ts:
+            return  # not a person's reply in a thread
+        thread_ref = make_ref(channel, thread_ts)
+        who = await staff.staff(user)
+        reply = lambda text: ephemeral(channel, user, text, thread_ts)  # noqa: E731
+        if who is None:
+            if await is_ticket_thread(desk, thread_ref):
+                await reply(NOT_STAFF_REPLY)
+            return
+
+        async def relay() -> Text | None:
+            try:
+                return await staff_post(desk, StaffPost(
+                    who, event_id=str(body.get("event_id") or f"{channel}:{ts}"), body=event.get("text") or "",
+                    message_ref=make_ref(channel, ts), thread_ref=thread_ref,
+                    attachments=await slack_attachments(client, event.get("files") or [])))
+            except Refusal as refusal:
+                if refusal.text.key == "unknown_ticket":
+                    return None  # a thread that is not a ticket: staff talking among themselves
+                raise
+
+        await answer(reply, relay)
+
+    async def on_edit(body: dict[str, Any], event: dict[str, Any], bot_user: str | None) -> None:
+        channel = event.get("channel")
+        event_id = str(body.get("event_id") or "")
+        if event["subtype"] == "message_deleted":
+            deleted = event.get("deleted_ts")
+            if channel and deleted and event_id:
+                await edit_message(desk, Edit("staff", event_id, make_ref(channel, deleted), None))
+            return
+        new, old = event.get("message") or {}, event.get("previous_message") or {}
+        if new.get("bot_id") or new.get("user") == bot_user or not channel or not event_id or not new.get("ts"):
+            return
+        if new.get("text") == old.get("text"):
+            return  # a link preview or the parent's reply count, not an edit by a person
+        await edit_message(desk, Edit("staff", event_id, make_ref(channel, new["ts"]), new.get("text") or ""))
+
+    @app.command("/tickets")
+    async def on_tickets(ack: Any, command: dict[str, Any], respond: Any) -> None:
+        await ack()
+        reply = lambda text: respond(text=text, response_type="ephemeral")  # noqa: E731
+        who = await staff.staff(command.get("user_id", ""))
+        if who is None:
+            await reply(NOT_STAFF)
+            return
+        await answer(reply, lambda: tickets_command(desk, who, command.get("text") or ""))
+
+    async def on_action(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any,
+                        work: Callable[[Staff, dict[str, Any]], Awaitable[Text]]) -> None:
+        await ack()
+        reply = lambda text: respond(text=text, response_type="ephemeral", replace_original=False)  # noqa: E731
+        who = await staff.staff((body.get("user") or {}).get("id", ""))
+        if who is None:
+            await reply(NOT_STAFF)
+            return
+        await answer(reply, lambda: work(who, action))
+
+    @app.action(CLAIM)
+    async def on_claim(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+        await on_action(ack, body, action, respond, lambda who, a: claim(desk, Claim(who, int(a["value"]))))
+
+    @app.action(CLOSE)
+    async def on_close(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+        async def close(who: Staff, a: dict[str, Any]) -> Text:
+            number, reason = a["selected_option"]["value"].split(":", 1)
+            return await staff_close(desk, StaffClose(who, int(number), CloseReason(reason)))
+
+        await on_action(ack, body, action, respond, close)
+
+    @app.action(REQUEST_ACCESS)
+    async def on_request_access(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+        await on_action(ack, body, action, respond, lambda who, a: request_access(desk, who, int(a["value"])))
+
+    return app
+
+
+def names(listing: str) -> str:
+    """Assignees are Slack user ids in ticket lines ("… | U0123ABCD | …"): show them as names."""
+    return ASSIGNEE.sub(lambda m: f"| <@{m.group(1)}> |", listing)
+
+
+async def tickets_command(desk: Desk, who: Staff, text: str) -> str | Text:
+    """/tickets [mine | stats | N | N request-access]; customer text in the answer is escaped."""
+    words = text.strip().lower().split()
+    if not words:
+        return names(escape(await staff_open_tickets(desk)))
+    if words == ["mine"]:
+        return names(escape(await staff_open_tickets(desk, assignee=who.user_id)))
+    if words == ["stats"]:
+        return escape(await staff_stats(desk))
+    number = words[0].lstrip("#")
+    if number.isdigit() and len(words) == 1:
+        return names(escape(await staff_ticket(desk, int(number))))
+    if number.isdigit() and words[1:] == ["request-access"]:
+        return await request_access(desk, who, int(number))
+    return USAGE

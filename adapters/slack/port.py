@@ -1,0 +1,204 @@
+"""The staff-side delivery port: outbox rows for Target.STAFF become Slack Web API calls."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any, TypeVar
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.card import (
+    card_blocks,
+    escape,
+    fallback_text,
+    mention,
+    message_text,
+    split_text,
+    truncate,
+)
+from adapters.slack.client import ChannelResolver, make_ref, parse_ref, slack_error, translate
+from bot.desk import Desk
+from bot.domain import Attachment, Message, Ticket
+from bot.ports import Delivery, RetryLater, Undeliverable
+from bot.texts import Text, render
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_FILE_BYTES = 100 * 1024 * 1024
+
+
+class SlackStaffPort:
+    """Implements bot.ports.DeliveryPort for Target.STAFF (see THE OUTBOX CONTRACT in bot/effects.py)."""
+
+    def __init__(self, client: AsyncWebClient, desk: Desk, *, channels: ChannelResolver | None = None,
+                 min_interval: float = 1.0, download_timeout: float = 60.0) -> None:
+        self.client, self.desk = client, desk
+        self.channels = channels or ChannelResolver(client)
+        # Slack allows about one message per second per channel: pace rather than earn 429s
+        self.min_interval = min_interval
+        self.download_timeout = download_timeout
+        self._last_post: dict[str, float] = {}
+        # rows whose text went out but whose files failed: a retry uploads only the files
+        self._posted: dict[int, str] = {}
+
+    async def deliver(self, delivery: Delivery) -> str | None:
+        handler = {"card": self._card, "card_update": self._card_update, "post": self._post,
+                   "edit": self._edit, "delete": self._delete, "react": self._react}.get(delivery.action)
+        if handler is None:
+            raise Undeliverable(f"the Slack port does not know the action {delivery.action!r}")
+        return await handler(delivery)
+
+    # --- calls -------------------------------------------------------------------------
+
+    async def _call(self, what: str, call: Callable[[], Awaitable[T]], ok_errors: tuple[str, ...] = ()) -> T | None:
+        """Run one API call; Slack errors listed in ok_errors mean 'already done' (None)."""
+        try:
+            return await call()
+        except SlackApiError as exc:
+            if slack_error(exc) in ok_errors:
+                return None
+            raise translate(exc, what) from exc
+        except (RetryLater, Undeliverable):
+            raise
+        except Exception as exc:
+            raise translate(exc, what) from exc
+
+    async def _pace(self, channel: str) -> None:
+        wait = self._last_post.get(channel, float("-inf")) + self.min_interval - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._last_post[channel] = time.monotonic()
+
+    async def _post_text(self, channel: str, text: str, thread_ts: str | None = None,
+                         blocks: list[dict[str, Any]] | None = None) -> str:
+        first: str | None = None
+        for chunk in split_text(text):
+            await self._pace(channel)
+            kwargs: dict[str, Any] = {"channel": channel, "text": chunk, "unfurl_links": False}
+            if thread_ts:
+                kwargs["thread_ts"] = thread_ts
+            if blocks is not None and first is None:
+                kwargs["blocks"] = blocks
+            response: Any = await self._call("chat.postMessage", partial(self.client.chat_postMessage, **kwargs))
+            first = first or make_ref(response.get("channel") or channel, response["ts"])
+        assert first is not None
+        return first
+
+    # --- actions -----------------------------------------------------------------------
+
+    def _ticket(self, delivery: Delivery) -> Ticket:
+        if delivery.ticket is None:
+            raise Undeliverable(f"{delivery.action} needs a ticket")
+        return delivery.ticket
+
+    def _thread(self, ticket: Ticket) -> tuple[str, str]:
+        if not ticket.staff_thread_ref:
+            raise Undeliverable(f"ticket #{ticket.number} has no Slack card (its card was never delivered)")
+        return parse_ref(ticket.staff_thread_ref)
+
+    def _message(self, delivery: Delivery) -> Message:
+        if delivery.message is None or not delivery.message.staff_ref:
+            raise Undeliverable(f"{delivery.action}: the message was never posted in Slack")
+        return delivery.message
+
+    async def _card(self, delivery: Delivery) -> str:
+        ticket = self._ticket(delivery)
+        channel = await self.channels.resolve(ticket.staff_channel)
+        blocks = card_blocks(ticket, self.desk.policy, self.desk.clock.now())
+        return await self._post_text(channel, fallback_text(ticket), blocks=blocks)
+
+    async def _card_update(self, delivery: Delivery) -> None:
+        ticket = self._ticket(delivery)
+        channel, ts = self._thread(ticket)
+        blocks = card_blocks(ticket, self.desk.policy, self.desk.clock.now())
+        await self._call("chat.update", lambda: self.client.chat_update(
+            channel=channel, ts=ts, text=fallback_text(ticket), blocks=blocks))
+        return None
+
+    async def _post(self, delivery: Delivery) -> str:
+        ticket = self._ticket(delivery)
+        channel, thread_ts = self._thread(ticket)
+        message = delivery.message
+        if message is None:
+            text = render(Text.from_dict(delivery.payload["text"]), "en")
+            if delivery.payload.get("mention"):
+                text = f"{mention(str(delivery.payload['mention']))} {text}"
+            return await self._post_text(channel, text, thread_ts)
+        ref = self._posted.get(delivery.item_id)
+        if ref is None:
+            ref = await self._post_text(channel, message_text(message), thread_ts)
+            self._posted[delivery.item_id] = ref
+        if message.attachments:
+            await self._upload(channel, thread_ts, message.attachments)
+        self._posted.pop(delivery.item_id, None)
+        return ref
+
+    async def _edit(self, delivery: Delivery) -> None:
+        message = self._message(delivery)
+        channel, ts = parse_ref(message.staff_ref)
+        text = truncate(message_text(message), 39000)
+        await self._call("chat.update", lambda: self.client.chat_update(channel=channel, ts=ts, text=text))
+        return None
+
+    async def _delete(self, delivery: Delivery) -> None:
+        message = self._message(delivery)
+        channel, ts = parse_ref(message.staff_ref)
+        await self._call("chat.delete", lambda: self.client.chat_delete(channel=channel, ts=ts),
+                         ok_errors=("message_not_found",))
+        return None
+
+    async def _react(self, delivery: Delivery) -> None:
+        message = self._message(delivery)
+        channel, ts = parse_ref(message.staff_ref)
+        name, remove = delivery.payload.get("name"), delivery.payload.get("remove")
+        if name:
+            await self._call("reactions.add", lambda: self.client.reactions_add(
+                channel=channel, timestamp=ts, name=name), ok_errors=("already_reacted",))
+        if remove:
+            await self._call("reactions.remove", lambda: self.client.reactions_remove(
+                channel=channel, timestamp=ts, name=remove), ok_errors=("no_reaction",))
+        return None
+
+    # --- files -------------------------------------------------------------------------
+
+    async def _upload(self, channel: str, thread_ts: str, attachments: tuple[Attachment, ...]) -> None:
+        """Copy each file into the thread: customer-side URLs expire, a link is not enough."""
+        uploads, missing = [], []
+        for attachment in attachments:
+            content = await self._download(attachment)
+            if content is None:
+                missing.append(attachment.filename)
+            else:
+                uploads.append({"content": content, "filename": attachment.filename or "file",
+                                "title": attachment.filename or "file"})
+        if uploads:
+            await self._pace(channel)
+            await self._call("files.uploadV2", lambda: self.client.files_upload_v2(
+                file_uploads=uploads, channel=channel, thread_ts=thread_ts))
+        if missing:
+            names = ", ".join(escape(n) for n in missing)
+            await self._post_text(channel, f"_(attachments that could not be copied: {names})_", thread_ts)
+
+    async def _download(self, attachment: Attachment) -> bytes | None:
+        """The file's bytes; None when it is gone for good or too large (4xx, size)."""
+        if attachment.size > MAX_FILE_BYTES:
+            return None
+        timeout = aiohttp.ClientTimeout(total=self.download_timeout)
+        try:
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                async with session.get(attachment.url) as response:
+                    if 400 <= response.status < 500 and response.status != 429:
+                        log.warning("attachment %s is gone (HTTP %s)", attachment.filename, response.status)
+                        return None
+                    if response.status >= 300:
+                        raise RetryLater(f"attachment download: HTTP {response.status}")
+                    data = await response.content.read(MAX_FILE_BYTES + 1)
+                    return None if len(data) > MAX_FILE_BYTES else data
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise RetryLater(f"attachment download: {type(exc).__name__}") from exc

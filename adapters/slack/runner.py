@@ -1,0 +1,82 @@
+"""Wiring and starting the Slack side inside an already running asyncio loop (shared with Discord)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_server import AsyncSlackAppServer
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.app import build_slack_app
+from adapters.slack.client import (
+    DEFAULT_API_URL,
+    ChannelResolver,
+    FileDownloader,
+    make_client,
+    slack_file_downloader,
+)
+from adapters.slack.port import SlackStaffPort
+from adapters.slack.staff import StaffDirectory, staff_channels
+from bot.desk import Desk
+
+log = logging.getLogger(__name__)
+EVENTS_PATH = "/slack/events"
+
+
+@dataclass(frozen=True)
+class SlackParts:
+    """Everything the composition root needs from Slack."""
+
+    app: AsyncApp
+    port: SlackStaffPort  # the DeliveryPort for Target.STAFF
+    staff: StaffDirectory
+    client: AsyncWebClient
+    download_file: FileDownloader  # bytes of a staff file (url_private_download), for the customer port
+
+
+def build_slack(desk: Desk, *, token: str, signing_secret: str | None = None, api_url: str = DEFAULT_API_URL,
+                usergroup: str | None = None) -> SlackParts:
+    client = make_client(token, api_url)
+    resolver = ChannelResolver(client)  # shared: one conversations.list cache
+    staff = StaffDirectory(client, staff_channels(desk.policy), usergroup=usergroup, resolver=resolver)
+    app = build_slack_app(desk, token=token, signing_secret=signing_secret, staff=staff, api_url=api_url,
+                          client=client)
+    port = SlackStaffPort(client, desk, channels=resolver)
+    return SlackParts(app, port, staff, client, slack_file_downloader(token, api_url))
+
+
+class SlackConnection:
+    """A started Slack connection; `await close()` stops it."""
+
+    def __init__(self, mode: str, socket: AsyncSocketModeHandler | None = None,
+                 runner: web.AppRunner | None = None, port: int | None = None) -> None:
+        self.mode, self._socket, self._runner, self.port = mode, socket, runner, port
+
+    async def close(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+async def start_slack(app: AsyncApp, *, app_token: str | None = None, http_port: int = 3000,
+                      host: str = "0.0.0.0") -> SlackConnection:
+    """Socket Mode when an app token (xapp-…) is given, else HTTP at /slack/events; never blocks."""
+    if app_token:
+        handler = AsyncSocketModeHandler(app, app_token)
+        await handler.connect_async()
+        log.info("Slack connected in Socket Mode")
+        return SlackConnection("socket", socket=handler)
+    server = AsyncSlackAppServer(port=http_port, path=EVENTS_PATH, app=app, host=host)
+    runner = web.AppRunner(server.web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, host, http_port)
+    await site.start()
+    sockets = getattr(site._server, "sockets", None) or []
+    bound = sockets[0].getsockname()[1] if sockets else http_port  # the real port when 0 was asked
+    log.info("Slack events served over HTTP on port %s at %s", bound, EVENTS_PATH)
+    return SlackConnection("http", runner=runner, port=bound)

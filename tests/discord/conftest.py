@@ -1,0 +1,58 @@
+"""A running SupportClient logged into a fresh FakeDiscord, over the in-memory desk."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import discord
+import pytest
+import yarl
+
+from adapters.discord import DiscordCustomerPort, SupportClient, build_discord_client
+from bot.desk import Desk
+from bot.domain import Target
+from bot.outbox import Dispatcher
+from tests.core_helpers import make_desk
+from tests.discord import payloads as p
+from tests.discord.fake_discord import FakeDiscord
+from tests.fakes import FakeStore, RecordingPort
+
+
+@dataclass
+class Rig:
+    fake: FakeDiscord
+    client: SupportClient
+    desk: Desk
+    store: FakeStore
+    port: DiscordCustomerPort
+    staff: RecordingPort
+    dispatcher: Dispatcher
+
+
+@pytest.fixture
+async def rig() -> AsyncIterator[Rig]:
+    fake = FakeDiscord()
+    await fake.start()
+    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    discord.http.Route.BASE = f"{fake.url}/api/v10"  # type: ignore[misc]
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.url.replace("http", "ws") + "/gateway")
+    store = FakeStore()
+    desk = make_desk(store)
+    client = build_discord_client(desk, guild_id=p.GUILD_ID, support_channel_id=p.SUPPORT_ID,
+                                  guild_ready_timeout=0.1)
+    await client.login("fake-token")
+    task = asyncio.create_task(client.connect(reconnect=False))
+    try:
+        await asyncio.wait_for(client.wait_until_ready(), 5)
+        port = DiscordCustomerPort(client, desk, p.SUPPORT_ID)
+        staff = RecordingPort("s")
+        dispatcher = Dispatcher(desk.uow, desk.clock, {Target.CUSTOMER: port, Target.STAFF: staff})  # type: ignore[dict-item]
+        yield Rig(fake, client, desk, store, port, staff, dispatcher)
+    finally:
+        await client.close()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await fake.stop()
+        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved  # type: ignore[misc]

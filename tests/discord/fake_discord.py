@@ -1,0 +1,237 @@
+"""A local fake of Discord (REST /api/v10 and the gateway websocket) for the real discord.py client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from tests.discord import payloads as p
+
+
+def as_json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    # exactly "application/json": discord.py parses nothing else (json_response adds a charset)
+    response = web.Response(body=json.dumps(data).encode(), status=status, headers=headers)
+    response.headers["Content-Type"] = "application/json"
+    return response
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    body: Any  # a JSON object, or a list (command sync)
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass
+class Failure:
+    method: str
+    pattern: str
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+class FakeDiscord:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.channels: dict[int, dict[str, Any]] = {}
+        self.messages: dict[int, dict[str, Any]] = {}
+        self.thread_members: dict[int, set[int]] = {}
+        self.users: dict[int, dict[str, Any]] = {}
+        self.files: dict[str, bytes] = {}
+        self.failures: list[Failure] = []
+        self.sockets: list[web.WebSocketResponse] = []
+        self.changed = asyncio.Condition()
+        self.seq = 0
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/gateway", self.gateway)
+        app.router.add_get("/files/{name}", self.file)
+        app.router.add_route("*", "/api/v10/{path:.*}", self.rest)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        for ws in list(self.sockets):
+            await ws.close()
+        if self._runner:
+            await self._runner.cleanup()
+
+    # --- test helpers ------------------------------------------------------------------
+
+    def fail_next(self, method: str, pattern: str, status: int, body: dict[str, Any] | None = None,
+                  headers: dict[str, str] | None = None) -> None:
+        self.failures.append(Failure(method, pattern, status, body or {"message": "fake", "code": 0}, headers or {}))
+
+    async def wait_for(self, predicate: Callable[[], Any], within: float = 5.0) -> Any:
+        async with self.changed:
+            return await asyncio.wait_for(self.changed.wait_for(predicate), within)
+
+    async def _notify(self) -> None:
+        async with self.changed:
+            self.changed.notify_all()
+
+    def find(self, method: str, pattern: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method and re.fullmatch(pattern, c.path)]
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        self.seq += 1
+        for ws in self.sockets:
+            await ws.send_str(json.dumps({"op": 0, "t": event, "s": self.seq, "d": data}))
+
+    async def interact(self, payload: dict[str, Any], within: float = 5.0) -> list[Call]:
+        """Push an interaction; return its callback once answered (followups may come later)."""
+        await self.dispatch("INTERACTION_CREATE", payload)
+        iid = payload["id"]
+        return await self.wait_for(lambda: self.find("POST", f"/interactions/{iid}/.*/callback") or None, within)
+
+    def answers(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        """What the customer saw for an interaction: callback data, followups, edits, in order."""
+        token = payload["token"]
+        seen = []
+        for c in self.calls:
+            if c.path.startswith(f"/interactions/{payload['id']}/"):
+                seen.append(c.body.get("data") or {})
+            elif f"/webhooks/{p.APP_ID}/{token}" in c.path:
+                seen.append(c.body)
+        return seen
+
+    async def reply_text(self, payload: dict[str, Any], within: float = 5.0) -> str:
+        """The last content shown for this interaction, once there is one."""
+        def content() -> str | None:
+            texts = [a.get("content") for a in self.answers(payload) if a.get("content")]
+            return texts[-1] if texts else None
+        result: str = await self.wait_for(content, within)
+        return result
+
+    # --- gateway -----------------------------------------------------------------------
+
+    async def gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 45000}}))
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            frame = json.loads(msg.data)
+            if frame["op"] == 1:
+                await ws.send_str(json.dumps({"op": 11}))
+            elif frame["op"] == 2:
+                await self.dispatch("READY", {
+                    "v": 10, "user": p.BOT, "guilds": [{"id": str(p.GUILD_ID), "unavailable": True}],
+                    "session_id": "fake-session", "resume_gateway_url": self.url.replace("http", "ws") + "/gateway",
+                    "application": {"id": str(p.APP_ID), "flags": 0}, "private_channels": [], "relationships": [],
+                })
+                await self.dispatch("GUILD_CREATE", p.guild())
+        self.sockets.remove(ws)
+        return ws
+
+    async def file(self, request: web.Request) -> web.Response:
+        data = self.files.get(request.match_info["name"])
+        return web.Response(body=data) if data is not None else web.Response(status=404)
+
+    # --- REST --------------------------------------------------------------------------
+
+    async def rest(self, request: web.Request) -> web.StreamResponse:
+        path = "/" + request.match_info["path"]
+        body: Any = {}
+        files: dict[str, bytes] = {}
+        if request.content_type == "application/json":
+            body = await request.json()
+        elif request.content_type.startswith("multipart/"):
+            form = await request.post()
+            for name, value in form.items():
+                if name == "payload_json":
+                    body = json.loads(str(value))
+                elif isinstance(value, web.FileField):
+                    files[value.filename] = value.file.read()
+        self.calls.append(Call(request.method, path, body, files))
+        try:
+            for failure in self.failures:
+                if failure.method == request.method and re.fullmatch(failure.pattern, path):
+                    self.failures.remove(failure)
+                    return as_json(failure.body, failure.status, failure.headers)
+            return await self.route(request.method, path, body, files)
+        finally:
+            await self._notify()
+
+    async def route(self, method: str, path: str, body: Any, files: dict[str, bytes]) -> web.Response:
+        parts = path.strip("/").split("/")
+        match method, parts:
+            case "GET", ["users", "@me"]:
+                return as_json(p.BOT)
+            case "GET", ["oauth2", "applications", "@me"]:
+                return as_json({"id": str(p.APP_ID), "name": "SupportBot", "icon": None, "description": "",
+                                "bot_public": False, "bot_require_code_grant": False, "verify_key": "00",
+                                "flags": 0, "owner": p.user(1, "Owner"), "team": None})
+            case "PUT", ["applications", _, "guilds", _, "commands"]:
+                return as_json([{**c, "id": str(p.snowflake()), "application_id": str(p.APP_ID), "version": "1",
+                                 "guild_id": str(p.GUILD_ID), "default_member_permissions": None}
+                                for c in body])
+            case "POST", ["interactions", iid, _, "callback"]:
+                return as_json({"interaction": {"id": iid, "type": 2}})
+            case "POST", ["webhooks", _, _]:
+                return as_json(self._store(p.snowflake(), p.SUPPORT_ID, p.BOT, body, files))
+            case "PATCH", ["webhooks", _, _, "messages", _]:
+                return as_json(self._store(p.snowflake(), p.SUPPORT_ID, p.BOT, body, files))
+            case "POST", ["channels", cid, "threads"]:
+                data = p.thread(p.snowflake(), int(cid), body["name"], private=body.get("type") == 12)
+                data["thread_metadata"]["invitable"] = body.get("invitable", True)
+                self.channels[int(data["id"])] = data
+                self.thread_members[int(data["id"])] = {p.BOT_ID}
+                await self.dispatch("THREAD_CREATE", {**data, "newly_created": True})
+                return as_json(data, 201)
+            case "PUT", ["channels", tid, "thread-members", uid]:
+                self.thread_members.setdefault(int(tid), set()).add(int(uid))
+                return web.Response(status=204)
+            case "GET", ["channels", cid]:
+                if int(cid) in self.channels:
+                    return as_json(self.channels[int(cid)])
+            case "PATCH", ["channels", cid] if int(cid) in self.channels:
+                meta = self.channels[int(cid)]["thread_metadata"]
+                meta.update({k: v for k, v in body.items() if k in ("archived", "locked")})
+                return as_json(self.channels[int(cid)])
+            case "POST", ["channels", cid, "messages"]:
+                return as_json(self._store(p.snowflake(), int(cid), p.BOT, body, files))
+            case "PATCH", ["channels", cid, "messages", mid] if int(mid) in self.messages:
+                self.messages[int(mid)].update({k: v for k, v in body.items() if k == "content"})
+                return as_json(self.messages[int(mid)])
+            case "DELETE", ["channels", cid, "messages", mid] if int(mid) in self.messages:
+                del self.messages[int(mid)]
+                return web.Response(status=204)
+            case "POST", ["users", "@me", "channels"]:
+                return as_json({"id": str(body["recipient_id"]) + "1", "type": 1,
+                                "recipients": [self.users.get(int(body["recipient_id"]), p.user(1, "x"))]})
+            case "GET", ["users", uid]:
+                if int(uid) in self.users:
+                    return as_json(self.users[int(uid)])
+        return as_json({"message": "Unknown", "code": 10003}, 404)
+
+    def _store(self, mid: int, cid: int, author: dict[str, Any], body: dict[str, Any],
+               files: dict[str, bytes]) -> dict[str, Any]:
+        attachments = [{"id": str(p.snowflake()), "filename": name, "size": len(data), "url": f"{self.url}/x/{name}",
+                        "proxy_url": f"{self.url}/x/{name}"} for name, data in files.items()]
+        data = p.message(mid, cid, author, body.get("content") or "", attachments,
+                         components=body.get("components") or [], flags=body.get("flags") or 0)
+        self.messages[mid] = data
+        return data
+
+    def posts_in(self, channel_id: int) -> list[Call]:
+        return self.find("POST", f"/channels/{channel_id}/messages")
