@@ -8,9 +8,10 @@ from bot import deadlines
 from bot.commands import CustomerPost, Edit, StaffPost
 from bot.desk import Desk
 from bot.domain import Message, MessageKind, Target, Ticket, TicketStatus
-from bot.effects import emit
+from bot.effects import audit, emit
 from bot.errors import Refusal
 from bot.ports import UnitOfWork
+from bot.secrets import redact
 from bot.texts import Text
 
 
@@ -24,6 +25,18 @@ async def tell_if_closed_now(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: d
     if await uow.reminders.record(ticket.id, "out_of_hours", int(opening.timestamp()), now):
         text = Text("out_of_hours", {"opening": cal.format_local(opening)})
         await emit(uow, now, Target.CUSTOMER, "post", ticket, text=text)
+
+
+async def _replace_redacted(uow: UnitOfWork, ticket: Ticket, message: Message, kinds: list[str],
+                            now: datetime) -> None:
+    """The customer's original (with the secret) is deleted on their side and reposted redacted."""
+    what = ", ".join(kinds)
+    await emit(uow, now, Target.CUSTOMER, "delete", ticket, message)
+    await emit(uow, now, Target.CUSTOMER, "post", ticket,
+               text=Text("secret_redacted", {"kinds": what, "name": ticket.customer_name, "body": message.body}))
+    await emit(uow, now, Target.STAFF, "post", ticket, text=Text("secret_redacted_staff", {"kinds": what}))
+    await audit(uow, now, f"{ticket.customer_platform}:{ticket.customer_user_id}", "secret_redacted", ticket,
+                kinds=kinds)
 
 
 async def _customer_ticket(uow: UnitOfWork, cmd: CustomerPost) -> Ticket | None:
@@ -58,10 +71,13 @@ async def customer_post(desk: Desk, cmd: CustomerPost) -> Text | None:
             await uow.commit()  # remember the event, add nothing to a closed ticket
             return Text("ticket_closed", {"number": ticket.number})
         assert ticket.id is not None
+        body, kinds = redact(cmd.body)  # a pasted credential is never stored nor relayed
         message = await uow.messages.add(
-            Message(ticket.id, MessageKind.CUSTOMER, who.user_id, ticket.customer_name, cmd.body, now,
+            Message(ticket.id, MessageKind.CUSTOMER, who.user_id, ticket.customer_name, body, now,
                     tuple(cmd.attachments), customer_ref=cmd.event_id)
         )
+        if kinds:
+            await _replace_redacted(uow, ticket, message, kinds, now)
         ticket.last_customer_message_at = now
         if ticket.status is TicketStatus.AWAITING_CUSTOMER:
             deadlines.await_staff(ticket, now, desk.policy)
@@ -128,12 +144,13 @@ async def edit_message(desk: Desk, cmd: Edit) -> None:
         ticket = await uow.tickets.get(message.ticket_id)
         if ticket is None or not ticket.is_open:
             return
-        if cmd.body is None:
+        new_body = redact(cmd.body)[0] if cmd.body is not None and cmd.side == "customer" else cmd.body
+        if new_body is None:
             message.deleted = True
-        elif cmd.body == message.body:
+        elif new_body == message.body:
             return  # a link preview or unfurl, not an edit by a person
         else:
-            message.body, message.edited_at = cmd.body, now
+            message.body, message.edited_at = new_body, now
         await uow.messages.save(message)
         if message.kind in (MessageKind.CUSTOMER, MessageKind.STAFF):
             other = Target.STAFF if cmd.side == "customer" else Target.CUSTOMER

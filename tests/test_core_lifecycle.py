@@ -138,3 +138,15 @@ async def test_answer_email_and_dm_when_configured():
     assert ("customer", "dm") in outbox(desk) and ("email", "send") in outbox(desk)
     mail = [o for o in desk.uow.state.outbox.values() if o.action == "send"][0]
     assert mail.payload["to"] == "alice@example.com"
+
+
+async def test_a_pasted_password_is_redacted_before_it_is_stored_or_relayed():
+    desk, n = await opened_desk()
+    secret = "Zq8!vT3#pLm2"
+    await customer_post(desk, CustomerPost(ALICE, "m-secret", f"admin login: alice, password: {secret} thanks"))
+    state = desk.uow.state
+    assert secret not in repr(state.messages) and secret not in repr(state.outbox) and secret not in repr(state.audit)
+    stored = list(state.messages.values())[-1]
+    assert "[redacted: password]" in stored.body and "thanks" in stored.body
+    actions = [(o.target.value, o.action) for o in state.outbox.values()][-4:]
+    assert actions == [("customer", "delete"), ("customer", "post"), ("staff", "post"), ("staff", "post")]
