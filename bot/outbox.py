@@ -38,11 +38,19 @@ class Dispatcher:
         self.uow, self.clock, self.ports = uow, clock, ports
         # set by the unit of work after every commit (see supportbot/bootstrap.py)
         self.wake = wake or asyncio.Event()
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Finish the delivery in hand, then leave run_forever (a clean shutdown)."""
+        self._stopping = True
+        self.wake.set()
 
     async def _lease(self, limit: int) -> list[OutboxItem]:
         now = self.clock.now()
         async with self.uow() as uow:
             items = [i for i in await uow.outbox.claim_due(now, limit) if i.target in self.ports]
+            if not items:
+                return []  # no commit: it would wake the dispatcher again, forever
             for item in items:
                 item.attempts += 1
                 item.next_attempt_at = now + LEASE
@@ -124,18 +132,23 @@ class Dispatcher:
 
     async def run_forever(self, idle_poll: float = 5.0) -> None:
         """Deliver as soon as a commit wakes us; poll only as the fallback for due retries."""
-        while True:
+        while not self._stopping:
             self.wake.clear()
+            attempted = 0
             try:
-                await self.run_once()
+                attempted = await self.run_once()
+                async with self.uow() as uow:
+                    due = await uow.outbox.next_due_at()
             except Exception:
                 log.exception("outbox dispatcher pass failed; retrying")
-            async with self.uow() as uow:
-                due = await uow.outbox.next_due_at()
+                due = None
             wait = idle_poll
             if due is not None:
                 wait = min(idle_poll, max((due - self.clock.now()).total_seconds(), 0.0))
+            if not attempted:
+                # rows that look due but wait behind an older row still retrying: do not spin
+                wait = max(wait, 1.0)
             try:
-                await asyncio.wait_for(self.wake.wait(), timeout=wait if wait > 0 else 0.01)
+                await asyncio.wait_for(self.wake.wait(), timeout=wait)
             except TimeoutError:
                 pass

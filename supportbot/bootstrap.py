@@ -12,17 +12,18 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.crypto import FernetCipher
 from adapters.licence_http import HttpLicenceSource
 from bot.desk import Desk
 from bot.domain import Target
 from bot.licences import StoredLicences
 from bot.outbox import Dispatcher
-from bot.ports import Clock, DeliveryPort, LicenceSource, UnitOfWorkFactory
+from bot.ports import Cipher, Clock, DeliveryPort, LicenceSource, UnitOfWorkFactory
 from storage.engine import make_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.uow import sql_uow_factory
 from supportbot.policy_file import load_policy
-from supportbot.settings import Settings
+from supportbot.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 EXAMPLE_POLICY = Path(__file__).resolve().parent.parent / "examples" / "policy.toml"
@@ -66,20 +67,48 @@ def licence_source(settings: Settings, uow: UnitOfWorkFactory) -> LicenceSource:
     return StoredLicences(uow)
 
 
+def make_cipher(settings: Settings) -> Cipher:
+    """The key of the temporary-access store, from ACCESS_ENCRYPTION_KEY. Without one, a random
+    key for this process only: access sent now cannot be read after a restart."""
+    key = settings.access_encryption_key.get_secret_value() if settings.access_encryption_key else ""
+    if not key:
+        log.warning("ACCESS_ENCRYPTION_KEY is not set: using a temporary key; temporary access customers "
+                    "send now will be unreadable after a restart. Set one made with: python -c "
+                    "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'")
+        return FernetCipher.ephemeral()
+    try:
+        return FernetCipher(key)
+    except ValueError:
+        # never echo the key itself
+        raise SettingsError(["ACCESS_ENCRYPTION_KEY: not a Fernet key (32 url-safe base64-encoded bytes)"]) from None
+
+
 @dataclass
 class Runtime:
     settings: Settings
     store: Store
     desk: Desk
+    # encrypts temporary access at rest; handed to the adapters that take or show access
+    cipher: Cipher = field(default_factory=FernetCipher.ephemeral)
     dispatcher: Dispatcher | None = None
     closers: list[Any] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    dispatcher_task: asyncio.Task[Any] | None = None
 
     def start_dispatcher(self, ports: dict[Target, DeliveryPort]) -> Dispatcher:
+        """The dispatcher over these ports; run_forever() is started by run_background()."""
         self.dispatcher = Dispatcher(self.desk.uow, self.desk.clock, ports, wake=self.store.wake)
         return self.dispatcher
 
+    def run_background(self) -> None:
+        assert self.dispatcher is not None
+        self.dispatcher_task = asyncio.create_task(self.dispatcher.run_forever(), name="outbox")
+        self.tasks.append(self.dispatcher_task)
+
     async def close(self) -> None:
+        if self.dispatcher is not None and self.dispatcher_task is not None:
+            self.dispatcher.stop()  # let the delivery in hand finish rather than cancel it mid-transaction
+            await asyncio.wait([self.dispatcher_task], timeout=5)
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -96,8 +125,9 @@ class Runtime:
 
 async def build_runtime(settings: Settings, clock: Clock, mail_enabled: bool | None = None) -> Runtime:
     policy = load_policy(policy_path(settings))
+    cipher = make_cipher(settings)  # before the store: a bad key fails fast, leaking no engine
     store = await open_store(settings.database_url)
     if mail_enabled is None:
         mail_enabled = bool(settings.smtp_host)
     desk = Desk(store.uow, clock, policy, licence_source(settings, store.uow), mail_enabled=mail_enabled)
-    return Runtime(settings, store, desk)
+    return Runtime(settings, store, desk, cipher=cipher)
