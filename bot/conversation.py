@@ -22,7 +22,8 @@ async def tell_if_closed_now(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: d
         return
     opening = cal.next_opening(now)
     assert ticket.id is not None
-    if await uow.reminders.record(ticket.id, "out_of_hours", int(opening.timestamp()), now):
+    # the period is the opening's minute (fits a 32-bit column for millennia)
+    if await uow.reminders.record(ticket.id, "out_of_hours", int(opening.timestamp() // 60), now):
         text = Text("out_of_hours", {"opening": cal.format_local(opening)})
         await emit(uow, now, Target.CUSTOMER, "post", ticket, text=text)
 
@@ -59,7 +60,9 @@ async def customer_post(desk: Desk, cmd: CustomerPost) -> Text | None:
     now = desk.clock.now()
     who = cmd.customer
     async with desk.uow() as uow:
-        ticket = await _customer_ticket(uow, cmd)
+        found = await _customer_ticket(uow, cmd)
+        # lock the row: a sweep closing it meanwhile must not be overwritten by our save
+        ticket = await uow.tickets.get_for_update(found.number) if found else None
         if ticket is None:
             return None if cmd.thread_ref else Text("unknown_ticket", {"number": cmd.ticket_number})
         if (ticket.customer_platform, ticket.customer_user_id) != (who.platform, who.user_id):
@@ -97,7 +100,9 @@ async def _staff_ticket(uow: UnitOfWork, cmd: StaffPost) -> Ticket:
         ticket = await uow.tickets.get(cmd.ticket_number)
     if ticket is None:
         raise Refusal("unknown_ticket", number=cmd.ticket_number or "?")
-    return ticket
+    locked = await uow.tickets.get_for_update(ticket.number)  # see customer_post
+    assert locked is not None
+    return locked
 
 
 async def staff_post(desk: Desk, cmd: StaffPost) -> Text | None:

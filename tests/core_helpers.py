@@ -25,7 +25,7 @@ def make_policy(**overrides: object) -> Policy:
                              (ManualPage("Sitemap settings", "https://docs.example.com/seo/sitemap", ("sitemap", "xml")),)),
         "one-step-checkout": Product("one-step-checkout", "One Step Checkout", "support-checkout"),
     }
-    return Policy(calendar=BusinessCalendar.default(), products=products, **overrides)  # type: ignore[arg-type]
+    return Policy(**{"calendar": BusinessCalendar.default(), "products": products, **overrides})  # type: ignore[arg-type]
 
 
 def make_desk(store: FakeStore | None = None, clock: ManualClock | None = None, **policy: object) -> Desk:

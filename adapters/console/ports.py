@@ -109,8 +109,8 @@ class ConsoleStaffPort:
             if message is not None:
                 body = f"{message.author_name} (customer): {body}"
             mention = delivery.payload.get("mention")
-            if mention:
-                body = f"@{mention} {body}"
+            if mention:  # user ids, or "channel:NAME" for the whole staff channel
+                body = " ".join(f"@{m.removeprefix('channel:')}" for m in mention.split()) + f" {body}"
             self.write(block(f"→ slack #{n} thread", body))
             return f"slack-msg-{delivery.item_id}"
         if action in ("edit", "delete"):
