@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot import deadlines
+from bot.access import destroy_access
 from bot.accounts import last_valid_day
 from bot.commands import Claim, CustomerClose, Staff, StaffClose
 from bot.desk import Desk
@@ -28,9 +29,11 @@ async def open_ticket_for_staff(uow: UnitOfWork, number: int) -> Ticket:
 async def close_ticket(
     uow: UnitOfWork, desk: Desk, ticket: Ticket, now: datetime, reason: CloseReason, by: str, customer_text: Text
 ) -> None:
-    """Close for good: tell the customer, lock their thread, update the card. Used by every closer."""
+    """Close for good: tell the customer, lock their thread, update the card, destroy any
+    temporary access. Used by every closer."""
     deadlines.close(ticket, now, reason, by)
     await uow.tickets.save(ticket)
+    await destroy_access(uow, ticket, now, by)
     await emit(uow, now, Target.CUSTOMER, "post", ticket, text=customer_text)
     await emit(uow, now, Target.CUSTOMER, "lock", ticket)
     await emit(uow, now, Target.STAFF, "card_update", ticket)
@@ -93,7 +96,9 @@ async def request_access(desk: Desk, staff: Staff, number: int) -> Text:
     now = desk.clock.now()
     async with desk.uow() as uow:
         ticket = await open_ticket_for_staff(uow, number)
-        await emit(uow, now, Target.CUSTOMER, "post", ticket, text=Text("access_request", {"staff": staff.display_name}))
+        # access_form: the customer side offers a button opening the private form (bot/access.py)
+        await emit(uow, now, Target.CUSTOMER, "post", ticket, text=Text("access_request", {"staff": staff.display_name}),
+                   access_form=True)
         await emit(uow, now, Target.STAFF, "post", ticket, text=Text("access_requested_note", {"staff": staff.display_name}))
         await audit(uow, now, f"staff:{staff.user_id}", "access_requested", ticket)
         await uow.commit()

@@ -189,3 +189,15 @@ class AuditEntry:
     action: str
     ticket_id: int | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AccessGrant:
+    """Temporary access a customer sent on request: only ever stored encrypted, destroyed when
+    the ticket closes or `expires_at` passes (whichever is first)."""
+
+    ticket_id: int
+    ciphertext: bytes
+    expires_at: datetime
+    created_at: datetime
+    id: int | None = None

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol, Self
 
 from bot.domain import (
+    AccessGrant,
     Account,
     AuditEntry,
     Identity,
@@ -135,6 +136,34 @@ class AuditRepository(Protocol):
     async def for_ticket(self, ticket_id: int) -> list[AuditEntry]: ...
 
 
+class AccessRepository(Protocol):
+    """Encrypted temporary access (bot/access.py); never holds clear text."""
+
+    async def add(self, grant: AccessGrant) -> AccessGrant: ...
+    async def get_for_ticket(self, ticket_id: int, now: datetime) -> AccessGrant | None:
+        """The ticket's latest grant still valid at `now`, if any."""
+        ...
+
+    async def delete_for_ticket(self, ticket_id: int) -> int:
+        """Destroy every grant of the ticket; returns how many."""
+        ...
+
+    async def expired(self, now: datetime, limit: int = 100) -> list[AccessGrant]:
+        """Grants whose expires_at <= now, oldest first."""
+        ...
+
+    async def delete(self, grant_id: int) -> None: ...
+
+
+class Cipher(Protocol):
+    """Symmetric encryption of access at rest; implemented outside the core (adapters/crypto.py)."""
+
+    def encrypt(self, data: bytes) -> bytes: ...
+    def decrypt(self, token: bytes) -> bytes:
+        """Raises ValueError when the token cannot be read (another key, tampered)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. `async with uow:` begins; leaving without commit() rolls back."""
 
@@ -148,6 +177,7 @@ class UnitOfWork(Protocol):
     events: ProcessedEventRepository
     reminders: ReminderLedger
     audit: AuditRepository
+    access: AccessRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc: object) -> None: ...

@@ -1,5 +1,5 @@
 """The sweep: everything the calendar made due (answer-promise warning and breach, nudge,
-auto-close warning and auto-close, licence expiry) fires here, once each.
+auto-close warning and auto-close, licence expiry, expired temporary access) fires here, once each.
 
 Due tickets are claimed in short transactions (SKIP LOCKED on PostgreSQL, so several
 processes can sweep one database) and every reminder is written under the ledger's unique
@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from bot.access import purge_expired_access
 from bot.accounts import last_valid_day
 from bot.actions import close_ticket
 from bot.desk import Desk
@@ -141,4 +142,5 @@ async def sweep(desk: Desk) -> int:
     for column, (kind, handler) in DEADLINES.items():
         fired += await _sweep_column(desk, column, kind, handler)
     fired += await _sweep_licences(desk)
+    fired += await purge_expired_access(desk, BATCH)  # temporary access dies at its expiry
     return fired

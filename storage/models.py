@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -226,6 +227,17 @@ audit_log = Table(
     Column("action", String(64), nullable=False),
     Column("ticket_id", Integer, nullable=True, index=True),
     Column("detail", JSON, nullable=False),
+)
+
+# Temporary access (bot/access.py): ciphertext only, never clear text.
+access_grants = Table(
+    "access_grants",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False, index=True),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 

@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.ports import (
+    AccessRepository,
     AccountRepository,
     AuditRepository,
     IdentityRepository,
@@ -21,6 +22,7 @@ from bot.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from storage.access_repository import SqlAccessRepository
 from storage.outbox_repository import SqlOutboxRepository
 from storage.repositories import (
     SqlAccountRepository,
@@ -49,6 +51,7 @@ class SqlUnitOfWork:
     events: ProcessedEventRepository
     reminders: ReminderLedger
     audit: AuditRepository
+    access: AccessRepository
 
     def __init__(
         self,
@@ -71,6 +74,7 @@ class SqlUnitOfWork:
         self.events = SqlProcessedEventRepository(session)
         self.reminders = SqlReminderLedger(session)
         self.audit = SqlAuditRepository(session)
+        self.access = SqlAccessRepository(session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -44,7 +44,7 @@ async def _run(settings: Settings, clock: ManualClock, script: Path | None, writ
         }
         dispatcher = runtime.start_dispatcher(ports)  # type: ignore[arg-type]
         console = Console(runtime.desk, clock, dispatcher, write, sweep=make_sweep(runtime.desk),
-                          base_dir=script.parent if script else Path("."))
+                          base_dir=script.parent if script else Path("."), cipher=runtime.cipher)
         if script is not None:
             await console.run_lines(script.read_text(encoding="utf-8").splitlines())
             return

@@ -52,7 +52,8 @@ async def start_platforms(runtime: Runtime) -> dict[Target, DeliveryPort]:
     if settings.slack_enabled:
         slack = build_slack(desk, token=_secret(settings.slack_bot_token),
                             signing_secret=_secret(settings.slack_signing_secret) or None,
-                            api_url=settings.slack_api_url, usergroup=settings.slack_staff_usergroup)
+                            api_url=settings.slack_api_url, usergroup=settings.slack_staff_usergroup,
+                            cipher=runtime.cipher)
         connection = await start_slack(slack.app, app_token=_secret(settings.slack_app_token) or None,
                                        http_port=settings.slack_http_port)
         runtime.closers.append(connection.close)
@@ -67,7 +68,8 @@ async def start_platforms(runtime: Runtime) -> dict[Target, DeliveryPort]:
             raise SystemExit("DISCORD_GUILD_ID and DISCORD_SUPPORT_CHANNEL_ID must be set with DISCORD_TOKEN")
         point_discord_at(settings)
         client = build_discord_client(desk, guild_id=settings.discord_guild_id,
-                                      support_channel_id=settings.discord_support_channel_id)
+                                      support_channel_id=settings.discord_support_channel_id,
+                                      cipher=runtime.cipher)
         await client.login(_secret(settings.discord_token))
         runtime.tasks.append(asyncio.create_task(client.connect(), name="discord-gateway"))
         runtime.closers.append(client.close)

@@ -12,7 +12,17 @@ from datetime import datetime
 from typing import Any
 
 from bot.clock import ManualClock
-from bot.domain import Account, AuditEntry, Identity, Licence, Message, OutboxItem, OutboxStatus, Ticket
+from bot.domain import (
+    AccessGrant,
+    Account,
+    AuditEntry,
+    Identity,
+    Licence,
+    Message,
+    OutboxItem,
+    OutboxStatus,
+    Ticket,
+)
 from bot.ports import Delivery, RetryLater
 
 
@@ -28,6 +38,7 @@ class State:
     events: set[tuple[str, str]] = field(default_factory=set)
     ledger: set[tuple[int, str, int]] = field(default_factory=set)
     audit: list[AuditEntry] = field(default_factory=list)
+    access: dict[int, AccessGrant] = field(default_factory=dict)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -205,6 +216,30 @@ class Audit(_Repo):
         return [e for e in self.s.audit if e.ticket_id == ticket_id]
 
 
+class Access(_Repo):
+    async def add(self, grant: AccessGrant) -> AccessGrant:
+        grant.id = self.s.new_id()
+        self.s.access[grant.id] = copy.copy(grant)
+        return grant
+
+    async def get_for_ticket(self, ticket_id: int, now: datetime) -> AccessGrant | None:
+        live = [g for g in self.s.access.values() if g.ticket_id == ticket_id and g.expires_at > now]
+        return copy.copy(max(live, key=lambda g: (g.created_at, g.id or 0), default=None))
+
+    async def delete_for_ticket(self, ticket_id: int) -> int:
+        gone = [i for i, g in self.s.access.items() if g.ticket_id == ticket_id]
+        for i in gone:
+            del self.s.access[i]
+        return len(gone)
+
+    async def expired(self, now: datetime, limit: int = 100) -> list[AccessGrant]:
+        due = sorted((g for g in self.s.access.values() if g.expires_at <= now), key=lambda g: (g.expires_at, g.id or 0))
+        return [copy.copy(g) for g in due[:limit]]
+
+    async def delete(self, grant_id: int) -> None:
+        self.s.access.pop(grant_id, None)
+
+
 class FakeUnitOfWork:
     def __init__(self, store: FakeStore) -> None:
         self.store = store
@@ -212,6 +247,7 @@ class FakeUnitOfWork:
         self.accounts, self.identities, self.link_attempts = Accounts(self), Identities(self), LinkAttempts(self)
         self.licences, self.tickets, self.messages = Licences(self), Tickets(self), Messages(self)
         self.outbox, self.events, self.reminders, self.audit = Outbox(self), Events(self), Ledger(self), Audit(self)
+        self.access = Access(self)
 
     async def __aenter__(self) -> FakeUnitOfWork:
         return self

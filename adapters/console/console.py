@@ -26,6 +26,7 @@ from adapters.console.parser import (
 )
 from adapters.console.ports import Write, block
 from bot import actions, queries
+from bot.access import parse_valid_until, submit_access, view_access
 from bot.accounts import link_account
 from bot.clock import ManualClock
 from bot.commands import (
@@ -47,17 +48,29 @@ from bot.licence_csv import parse_licence_csv
 from bot.licences import import_licences
 from bot.opening import open_ticket, suggest_manual
 from bot.outbox import Dispatcher
+from bot.ports import Cipher
+from bot.secrets import redact
 from bot.texts import Text, render
 
 log = logging.getLogger(__name__)
 PLATFORM = "console"
 REASONS = ", ".join(r.value for r in STAFF_CLOSE_REASONS)
+ACCESS_OPTIONS = {"url", "login", "password", "notes", "valid"}
+
+
+def shown(line: str) -> str:
+    """A line as it may be echoed: the access form's password masked (the form is private)."""
+    if "/ticket access" not in line:
+        return line
+    return " ".join("password:***" if w.startswith("password:") else w for w in line.split(" "))
 
 
 class Console:
     def __init__(self, desk: Desk, clock: ManualClock, dispatcher: Dispatcher, write: Write,
-                 sweep: Callable[[], Awaitable[object]] | None = None, base_dir: Path = Path(".")) -> None:
+                 sweep: Callable[[], Awaitable[object]] | None = None, base_dir: Path = Path("."),
+                 cipher: Cipher | None = None) -> None:
         self.desk, self.clock, self.dispatcher, self.write, self.sweep = desk, clock, dispatcher, write, sweep
+        self.cipher = cipher  # for /ticket access and /view-access (temporary access, encrypted at rest)
         self.base_dir = base_dir  # where `licences import` finds relative files (the script's folder)
         self._ids = itertools.count(1)
 
@@ -66,7 +79,7 @@ class Console:
     async def run_lines(self, lines: Iterable[str], echo: bool = True) -> None:
         for line in lines:
             if echo and line.strip() and not line.startswith("#"):
-                self.write(f"> {line.rstrip()}")
+                self.write(f"> {shown(line.rstrip())}")
             await self.handle_line(line)
 
     async def handle_line(self, line: str) -> None:
@@ -82,7 +95,7 @@ class Console:
         except Refusal as refusal:
             self._ephemeral(parsed, render(refusal.text))
         except Exception:  # the console must survive whatever one line does
-            log.exception("input failed: %s", line.strip())
+            log.exception("input failed: %s", redact(shown(line.strip()))[0])  # logs never carry secrets
             self.write("! something went wrong with that line; see the log above")
         await self.settle()
 
@@ -122,6 +135,8 @@ class Console:
                                                           ticket_number=parsed.ticket))
             if reply is not None:
                 self._ephemeral(parsed, render(reply))
+        elif isinstance(parsed, StaffCardAction) and parsed.action == "view-access":
+            self._ephemeral(parsed, await view_access(self.desk, self._cipher(), self._staff(parsed.user), parsed.ticket))
         elif isinstance(parsed, StaffCardAction):
             self._ephemeral(parsed, render(await self._card_action(parsed)))
         elif isinstance(parsed, StaffCommand):
@@ -157,6 +172,8 @@ class Console:
             reply = await queries.customer_status(self.desk, who, number)
         elif cmd.sub == "list":
             reply = await queries.customer_list(self.desk, who)
+        elif cmd.sub == "access":
+            reply = await self._access(cmd, who, number)
         else:
             reply = await actions.customer_close(self.desk, CustomerClose(who, number))
         self._ephemeral(cmd, render(reply))
@@ -177,6 +194,21 @@ class Console:
             opts.get("description", ""), opts.get("steps", ""), opts.get("changes", ""), opts.get("errors", "")))
         return opened.reply
 
+    def _cipher(self) -> Cipher:
+        if self.cipher is None:
+            raise ParseErrorRefusal("temporary access needs an encryption key (ACCESS_ENCRYPTION_KEY)")
+        return self.cipher
+
+    async def _access(self, cmd: CustomerCommand, who: Customer, number: int | None) -> Text:
+        """`alice: /ticket access [#N] url:… login:… password:… notes:… valid:YYYY-MM-DD` (the form)."""
+        opts = cmd.options
+        unknown = set(opts) - ACCESS_OPTIONS
+        if unknown:
+            raise ParseErrorRefusal(f"unknown option(s) {', '.join(sorted(unknown))}; use {', '.join(sorted(ACCESS_OPTIONS))}")
+        until = parse_valid_until(opts.get("valid", ""))
+        return await submit_access(self.desk, self._cipher(), who, number, opts.get("url", ""), opts.get("login", ""),
+                                   opts.get("password", ""), opts.get("notes", ""), until)
+
     async def _card_action(self, cmd: StaffCardAction) -> Text:
         staff = self._staff(cmd.user)
         if cmd.action == "claim":
@@ -189,7 +221,7 @@ class Console:
             return await actions.staff_close(self.desk, StaffClose(staff, cmd.ticket, reason))
         if cmd.action == "request-access":
             return await actions.request_access(self.desk, staff, cmd.ticket)
-        raise ParseErrorRefusal("card actions are /claim, /close REASON and /request-access")
+        raise ParseErrorRefusal("card actions are /claim, /close REASON, /request-access and /view-access")
 
     async def _tickets_command(self, cmd: StaffCommand) -> str:
         args = cmd.args

@@ -37,7 +37,7 @@ class CustomerCommand:
 
     user: str
     command: str  # "support" or "ticket"
-    sub: str  # "link", "open", "status", "list", "close"
+    sub: str  # "link", "open", "status", "list", "close", "access"
     options: dict[str, str] = field(default_factory=dict)
     args: tuple[str, ...] = ()
 
@@ -58,7 +58,7 @@ class StaffText:
 
 @dataclass(frozen=True)
 class StaffCardAction:
-    """`staff bob: #12 /claim`, `/close customisation`, `/request-access`"""
+    """`staff bob: #12 /claim`, `/close customisation`, `/request-access`, `/view-access`"""
 
     user: str
     ticket: int
@@ -79,7 +79,7 @@ Input = SetClock | MoveClock | ImportLicences | CustomerCommand | CustomerText |
 NAME = r"[A-Za-z0-9_.-]+"
 LINE = re.compile(rf"^(?P<staff>staff\s+)?(?P<user>{NAME})\s*:\s?(?P<rest>.*)$", re.S)
 TICKET = re.compile(r"^#(?P<n>\d+)\s*(?P<rest>.*)$", re.S)
-CUSTOMER_COMMANDS = {"support": {"link"}, "ticket": {"open", "status", "list", "close"}}
+CUSTOMER_COMMANDS = {"support": {"link"}, "ticket": {"open", "status", "list", "close", "access"}}
 USAGE = ('expected "NAME: text", "NAME: /ticket …", "staff NAME: #N text", "staff NAME: /tickets …" '
          'or "clock …"')
 
@@ -116,7 +116,8 @@ def _customer_command(user: str, rest: str) -> CustomerCommand:
     parts = words(rest[1:])
     command, sub, tail = (parts + ["", ""])[0], (parts + ["", ""])[1], parts[2:]
     if command not in CUSTOMER_COMMANDS:
-        raise ParseError(f"unknown command /{command}: customers use /support link and /ticket open|status|list|close")
+        raise ParseError(f"unknown command /{command}: customers use /support link and "
+                         "/ticket open|status|list|close|access")
     if sub not in CUSTOMER_COMMANDS[command]:
         raise ParseError(f"/{command} takes one of: {', '.join(sorted(CUSTOMER_COMMANDS[command]))}")
     options, args = {}, []
@@ -134,7 +135,8 @@ def _staff(user: str, rest: str) -> Input:
     if rest.startswith("/"):
         parts = words(rest[1:])
         if not parts or parts[0] != "tickets":
-            raise ParseError("staff commands are /tickets [N|mine|stats], or #N /claim|/close REASON|/request-access")
+            raise ParseError("staff commands are /tickets [N|mine|stats], or "
+                             "#N /claim|/close REASON|/request-access|/view-access")
         return StaffCommand(user, tuple(parts[1:]))
     match = TICKET.match(rest)
     if not match:

@@ -52,6 +52,10 @@ class ConsoleCustomerPort:
             body = _content(delivery, locale) + _files(message)
             if message is not None:
                 body = f"{message.author_name} (support): {body}"
+            if delivery.payload.get("access_form"):
+                body += "\n[button: Send temporary access]  (console: /ticket access url:… login:… password:… valid:YYYY-MM-DD)"
+            if delivery.payload.get("close_button"):
+                body += "\n[button: Close ticket]"
             self.write(block(f"→ discord #{n} thread", body))
             return f"discord-msg-{delivery.item_id}"
         if action in ("edit", "delete"):
@@ -82,7 +86,7 @@ def card_text(desk: Desk, t: Ticket) -> str:
         f"Errors: {t.errors or '-'}",
         f"Recent changes: {t.changes}",
         f"Answer due: {due}{overdue} | Status: {status} | Assignee: {t.assignee or '-'}",
-        "[buttons: Claim, Close, Request access]" if t.is_open else "[closed]",
+        "[buttons: Claim, Close, Request access, View access]" if t.is_open else "[closed]",
     ])
 
 

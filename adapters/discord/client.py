@@ -11,11 +11,12 @@ from discord import app_commands
 from adapters.discord.commands import LabelTranslator, on_tree_error, register
 from adapters.discord.labels import say
 from adapters.discord.replies import PLATFORM
-from adapters.discord.views import CloseButton
+from adapters.discord.views import AccessButton, CloseButton
 from bot.commands import Customer, CustomerPost, Edit
 from bot.conversation import customer_post, edit_message
 from bot.desk import Desk
 from bot.domain import Attachment
+from bot.ports import Cipher
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,8 @@ def minimal_intents() -> discord.Intents:
 
 
 class SupportClient(discord.Client):
-    def __init__(self, desk: Desk, *, guild_id: int, support_channel_id: int, **options: Any) -> None:
+    def __init__(self, desk: Desk, *, guild_id: int, support_channel_id: int, cipher: Cipher | None = None,
+                 **options: Any) -> None:
         options.setdefault("guild_ready_timeout", 2.0)
         super().__init__(
             intents=minimal_intents(),
@@ -41,13 +43,14 @@ class SupportClient(discord.Client):
             **options,
         )
         self.desk = desk
+        self.cipher = cipher  # encrypts temporary access from the private form (AccessButton)
         self.guild_id, self.support_channel_id = guild_id, support_channel_id
         self.tree: app_commands.CommandTree[SupportClient] = app_commands.CommandTree(self)
         self.tree.on_error = on_tree_error  # type: ignore[method-assign]
         register(self.tree, desk, discord.Object(id=guild_id))
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(CloseButton)
+        self.add_dynamic_items(CloseButton, AccessButton)
         await self.tree.set_translator(LabelTranslator())
         await self.tree.sync(guild=discord.Object(id=self.guild_id))
         log.info("discord commands synced to guild %s", self.guild_id)
@@ -103,7 +106,9 @@ class SupportClient(discord.Client):
         return identity.locale if identity else "en"
 
 
-def build_discord_client(desk: Desk, *, guild_id: int, support_channel_id: int, **options: Any) -> SupportClient:
+def build_discord_client(desk: Desk, *, guild_id: int, support_channel_id: int, cipher: Cipher | None = None,
+                         **options: Any) -> SupportClient:
     """The composition root then starts it in its loop:
-    `await client.login(token); asyncio.create_task(client.connect())`."""
-    return SupportClient(desk, guild_id=guild_id, support_channel_id=support_channel_id, **options)
+    `await client.login(token); asyncio.create_task(client.connect())`.
+    `cipher` (supportbot.bootstrap.Runtime.cipher) is needed for the temporary-access form."""
+    return SupportClient(desk, guild_id=guild_id, support_channel_id=support_channel_id, cipher=cipher, **options)

@@ -12,7 +12,7 @@ import aiohttp
 import discord
 
 from adapters.discord.labels import label, say
-from adapters.discord.views import close_view
+from adapters.discord.views import access_view, close_view
 from bot.desk import Desk
 from bot.domain import Attachment, Message, Ticket
 from bot.ports import Delivery, RetryLater, Undeliverable
@@ -109,9 +109,15 @@ class DiscordCustomerPort:
             return await self._post_answer(thread, ticket, d.message)
         customer = discord.Object(id=int(ticket.customer_user_id))
         chunks = split_text(self._addressed(ticket, self._text(d, ticket)))
+        # staff's request for access carries the button opening the private form (under the last chunk)
+        view = access_view(ticket.number, ticket.locale) if d.payload.get("access_form") else None
         first = None
-        for chunk in chunks:
-            sent = await thread.send(chunk, allowed_mentions=discord.AllowedMentions(users=[customer]))
+        mentions = discord.AllowedMentions(users=[customer])
+        for i, chunk in enumerate(chunks):
+            if view is not None and i == len(chunks) - 1:
+                sent = await thread.send(chunk, allowed_mentions=mentions, view=view)
+            else:
+                sent = await thread.send(chunk, allowed_mentions=mentions)
             first = first or sent
         assert first is not None
         return str(first.id)

@@ -1,5 +1,6 @@
 """Modals and buttons. Modals keep discord.py's random custom_id (two customers filling the
-form at once must never share one); the Close button is persistent (custom_id ticket:close:N)."""
+form at once must never share one); the Close and Send-access buttons are persistent
+(custom_id ticket:close:N, ticket:access:N)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import discord
 
 from adapters.discord.labels import label, say
 from adapters.discord.replies import customer_of, lang, run_for, safe_reply
+from bot.access import parse_valid_until, submit_access
 from bot.accounts import link_account
 from bot.actions import customer_close
 from bot.commands import CustomerClose, LinkAccount, OpenTicket
@@ -18,6 +20,7 @@ from bot.desk import Desk
 from bot.errors import Refusal
 from bot.opening import open_ticket, suggest_manual
 from bot.policy import ManualPage
+from bot.ports import Cipher
 from bot.texts import Text
 from bot.validation import clean_form
 
@@ -158,4 +161,66 @@ class CloseButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"tic
 def close_view(number: int, locale: str) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(CloseButton(number, locale))
+    return view
+
+
+class AccessModal(_Modal):
+    """The private form for temporary access: what is typed here goes to the core, encrypted
+    there, and is never posted in the thread nor logged."""
+
+    def __init__(self, desk: Desk, cipher: Cipher, locale: str, number: int) -> None:
+        super().__init__(title=label("access_title", locale), timeout=MODAL_TIMEOUT)
+        self.desk, self.cipher, self.number = desk, cipher, number
+        self.url = _input(locale, "access_url_label", 500, long=False)
+        self.login = _input(locale, "access_login_label", 200, long=False)
+        self.password = _input(locale, "access_password_label", 500, long=False)
+        self.notes = _input(locale, "access_notes_label", 1000, required=False)
+        self.until = _input(locale, "access_until_label", 10, long=False)
+        for item in (self.url, self.login, self.password, self.notes, self.until):
+            self.add_item(item)
+
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        async def submit() -> Text:
+            until = parse_valid_until(self.until.value)
+            return await submit_access(self.desk, self.cipher, customer_of(interaction), self.number,
+                                       self.url.value, self.login.value, self.password.value,
+                                       self.notes.value or "", until)
+
+        await run_for(interaction, submit)
+
+
+class AccessButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ticket:access:(?P<number>\d+)"):
+    """Under staff's request for access: opens the private form, for the ticket's customer only."""
+
+    def __init__(self, number: int, locale: str = "en") -> None:
+        super().__init__(discord.ui.Button(label=label("access_button", locale), style=discord.ButtonStyle.primary,
+                                           custom_id=f"ticket:access:{number}"))
+        self.number = number
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> AccessButton:
+        return cls(int(match["number"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        client: Any = interaction.client  # the SupportClient: desk and cipher
+        desk: Desk = client.desk
+        cipher: Cipher | None = getattr(client, "cipher", None)
+        who = customer_of(interaction)
+        async with desk.uow() as uow:
+            ticket = await uow.tickets.get(self.number)
+        if ticket is None or (ticket.customer_platform, ticket.customer_user_id) != (who.platform, who.user_id):
+            await safe_reply(interaction, label("not_your_button", who.locale))
+        elif not ticket.is_open:
+            await safe_reply(interaction, say(Text("ticket_closed", {"number": self.number}), who.locale))
+        elif cipher is None:
+            log.error("temporary access button pressed but no cipher is wired into the Discord client")
+            await safe_reply(interaction, label("apology", who.locale))
+        else:
+            await interaction.response.send_modal(AccessModal(desk, cipher, who.locale, self.number))
+
+
+def access_view(number: int, locale: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(AccessButton(number, locale))
     return view

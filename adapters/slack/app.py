@@ -15,15 +15,17 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.card import CLAIM, CLOSE, REQUEST_ACCESS, escape, truncate
+from adapters.slack.card import CLAIM, CLOSE, REQUEST_ACCESS, VIEW_ACCESS, escape, truncate
 from adapters.slack.client import DEFAULT_API_URL, make_client, make_ref
 from adapters.slack.staff import StaffDirectory
+from bot.access import view_access
 from bot.actions import claim, request_access, staff_close
 from bot.commands import Claim, Edit, Staff, StaffClose, StaffPost
 from bot.conversation import edit_message, staff_post
 from bot.desk import Desk
 from bot.domain import Attachment, CloseReason
 from bot.errors import Refusal
+from bot.ports import Cipher
 from bot.queries import staff_open_tickets, staff_stats, staff_ticket
 from bot.texts import Text, render
 
@@ -75,8 +77,10 @@ async def slack_attachments(client: AsyncWebClient, files: list[dict[str, Any]])
 
 
 def build_slack_app(desk: Desk, *, token: str, signing_secret: str | None, staff: StaffDirectory,
-                    api_url: str = DEFAULT_API_URL, client: AsyncWebClient | None = None) -> AsyncApp:
-    """The bolt app; serve it with adapters.slack.runner.start_slack (Socket Mode or HTTP)."""
+                    api_url: str = DEFAULT_API_URL, client: AsyncWebClient | None = None,
+                    cipher: Cipher | None = None) -> AsyncApp:
+    """The bolt app; serve it with adapters.slack.runner.start_slack (Socket Mode or HTTP).
+    `cipher` (supportbot.bootstrap.Runtime.cipher) decrypts temporary access for View access."""
     client = client or make_client(token, api_url)
     app = AsyncApp(client=client, signing_secret=signing_secret or "", request_verification_enabled=True,
                    logger=logging.getLogger("adapters.slack.bolt"))
@@ -174,6 +178,25 @@ def build_slack_app(desk: Desk, *, token: str, signing_secret: str | None, staff
     @app.action(REQUEST_ACCESS)
     async def on_request_access(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
         await on_action(ack, body, action, respond, lambda who, a: request_access(desk, who, int(a["value"])))
+
+    @app.action(VIEW_ACCESS)
+    async def on_view_access(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+        """Access in clear goes to this staff member only (chat.postEphemeral), never to the
+        response_url nor the channel; the core writes the view to the audit log."""
+        await ack()
+        user = (body.get("user") or {}).get("id", "")
+        who = await staff.staff(user)
+        if who is None:
+            await respond(text=NOT_STAFF, response_type="ephemeral", replace_original=False)
+            return
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+
+        async def show() -> str:
+            if cipher is None:
+                raise RuntimeError("no cipher wired into the Slack app: temporary access cannot be read")
+            return escape(await view_access(desk, cipher, who, int(action["value"])))
+
+        await answer(lambda text: ephemeral(channel, user, text), show)
 
     return app
 

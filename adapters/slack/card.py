@@ -15,7 +15,7 @@ HEADER_LIMIT = 150
 TEXT_LIMIT = 39000  # Slack truncates a message's text beyond 40,000
 
 SLACK_ID = re.compile(r"^[UWS][A-Z0-9]{6,}$")
-CLAIM, CLOSE, REQUEST_ACCESS = "claim", "close", "request_access"
+CLAIM, CLOSE, REQUEST_ACCESS, VIEW_ACCESS = "claim", "close", "request_access", "view_access"
 REASON_LABELS = {
     "resolved": "Resolved",
     "customisation": "Customisation (not covered)",
@@ -156,5 +156,8 @@ def _actions(number: int) -> dict[str, Any]:
                      "confirm": {"type": "plain_text", "text": "Close"},
                      "deny": {"type": "plain_text", "text": "Cancel"}}},
         {"type": "button", "action_id": REQUEST_ACCESS, "text": {"type": "plain_text", "text": "Request access"},
+         "value": str(number)},
+        # always shown: the card is not re-rendered when access arrives or expires, the answer says
+        {"type": "button", "action_id": VIEW_ACCESS, "text": {"type": "plain_text", "text": "View access"},
          "value": str(number)},
     ]}

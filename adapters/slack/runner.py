@@ -22,6 +22,7 @@ from adapters.slack.client import (
 from adapters.slack.port import SlackStaffPort
 from adapters.slack.staff import StaffDirectory, staff_channels
 from bot.desk import Desk
+from bot.ports import Cipher
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
@@ -39,12 +40,12 @@ class SlackParts:
 
 
 def build_slack(desk: Desk, *, token: str, signing_secret: str | None = None, api_url: str = DEFAULT_API_URL,
-                usergroup: str | None = None) -> SlackParts:
+                usergroup: str | None = None, cipher: Cipher | None = None) -> SlackParts:
     client = make_client(token, api_url)
     resolver = ChannelResolver(client)  # shared: one conversations.list cache
     staff = StaffDirectory(client, staff_channels(desk.policy), usergroup=usergroup, resolver=resolver)
     app = build_slack_app(desk, token=token, signing_secret=signing_secret, staff=staff, api_url=api_url,
-                          client=client)
+                          client=client, cipher=cipher)
     port = SlackStaffPort(client, desk, channels=resolver)
     return SlackParts(app, port, staff, client, slack_file_downloader(token, api_url))
 

@@ -10,6 +10,7 @@ import discord
 import pytest
 import yarl
 
+from adapters.crypto import FernetCipher
 from adapters.discord import DiscordCustomerPort, SupportClient, build_discord_client
 from bot.desk import Desk
 from bot.domain import Target
@@ -41,7 +42,7 @@ async def rig() -> AsyncIterator[Rig]:
     store = FakeStore()
     desk = make_desk(store)
     client = build_discord_client(desk, guild_id=p.GUILD_ID, support_channel_id=p.SUPPORT_ID,
-                                  guild_ready_timeout=0.1)
+                                  cipher=FernetCipher.ephemeral(), guild_ready_timeout=0.1)
     await client.login("fake-token")
     task = asyncio.create_task(client.connect(reconnect=False))
     try:

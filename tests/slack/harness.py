@@ -13,6 +13,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
+from adapters.crypto import FernetCipher
 from adapters.slack.runner import SlackParts, build_slack
 from bot.accounts import link_account
 from bot.desk import Desk
@@ -48,6 +49,7 @@ class Harness:
     slack: SlackParts
     dispatcher: Dispatcher
     customer: RecordingPort
+    cipher: FernetCipher
 
     @property
     def app(self) -> AsyncApp:
@@ -107,7 +109,9 @@ class Harness:
         await eventually(lambda: len(self.fake.responses) > before)
         return response
 
-    async def action(self, action: dict[str, Any], user: str = "U0000BOB", number: int | None = None) -> BoltResponse:
+    async def action(self, action: dict[str, Any], user: str = "U0000BOB", number: int | None = None,
+                     answered: bool = True) -> BoltResponse:
+        """A click on the card; waits for the response_url answer unless `answered` is False."""
         channel, ts = self.thread(number)
         payload = {"type": "block_actions", "team": {"id": "T0TEAM"}, "user": {"id": user},
                    "api_app_id": "A0APP", "token": "x", "trigger_id": "t1",
@@ -115,14 +119,17 @@ class Harness:
                    "channel": {"id": channel}, "message": {"ts": ts, "text": "card"},
                    "response_url": self.fake.response_url("action"),
                    "actions": [{"block_id": f"ticket-{number or self.last}", "action_ts": "1", **action}]}
-        return await self._answered(urlencode({"payload": json.dumps(payload)}))
+        body = urlencode({"payload": json.dumps(payload)})
+        return await self._answered(body) if answered else await self.dispatch(body, "application/x-www-form-urlencoded")
 
 
 async def make_harness(fake: FakeSlack, usergroup: str | None = None) -> Harness:
     desk = make_desk()
     await link_account(desk, link())
-    slack = build_slack(desk, token=BOT_TOKEN, signing_secret=SECRET, api_url=fake.api_url, usergroup=usergroup)
+    cipher = FernetCipher.ephemeral()
+    slack = build_slack(desk, token=BOT_TOKEN, signing_secret=SECRET, api_url=fake.api_url, usergroup=usergroup,
+                        cipher=cipher)
     slack.port.min_interval = 0.0  # no pacing in tests
     customer = RecordingPort("c")
     dispatcher = Dispatcher(desk.uow, desk.clock, {Target.STAFF: slack.port, Target.CUSTOMER: customer})
-    return Harness(fake, desk, slack, dispatcher, customer)
+    return Harness(fake, desk, slack, dispatcher, customer, cipher)

@@ -37,7 +37,7 @@ async def test_card_is_posted_in_the_resolved_channel_with_every_field(h: Harnes
                      h.desk.policy.calendar.format_local(ticket.sla_due_at), "Waiting for staff", "unassigned",
                      "Exception: &lt;b&gt;boom&lt;/b&gt;"):
         assert expected in text, expected
-    assert action_ids(card["blocks"]) == ["claim", "close", "request_access"]
+    assert action_ids(card["blocks"]) == ["claim", "close", "request_access", "view_access"]
     close = next(e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "close")
     assert [o["value"] for o in close["options"]] == [
         f"{n}:resolved", f"{n}:customisation", f"{n}:magento-native", f"{n}:licence-expired", f"{n}:duplicate"]
