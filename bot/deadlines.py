@@ -45,6 +45,7 @@ def close(ticket: Ticket, now: datetime, reason: CloseReason, by: str) -> None:
     ticket.period += 1
     _clear(ticket)
     ticket.status = TicketStatus.CLOSED
+    ticket.licence_check_at = None
     ticket.closed_at = now
     ticket.close_reason = reason
     ticket.closed_by = by

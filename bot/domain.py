@@ -126,6 +126,8 @@ class Ticket:
     nudge_at: datetime | None = None
     autoclose_warn_at: datetime | None = None
     autoclose_at: datetime | None = None
+    # when to check the licence behind the ticket again (its expiry; disarmed once handled)
+    licence_check_at: datetime | None = None
     # set when the answer promise was broken in the current waiting period (the card shows it)
     overdue_since: datetime | None = None
     closed_at: datetime | None = None

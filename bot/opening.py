@@ -109,6 +109,7 @@ async def open_ticket(desk: Desk, cmd: OpenTicket) -> Opened:
             product=product.sku,
             opened_at=now,
             licence_expires_at=licence.expires_at,
+            licence_check_at=licence.expires_at,
             staff_channel=product.staff_channel,
             locale=who.locale,
             subject=form["subject"], magento_version=form["magento_version"],

@@ -80,12 +80,9 @@ class TicketRepository(Protocol):
     async def claim_due(self, column: str, now: datetime, limit: int = 100) -> list[Ticket]:
         """Open tickets whose deadline `column` is <= now, locked for this transaction
         (FOR UPDATE SKIP LOCKED on PostgreSQL) so two sweepers never take the same row.
-        `column` is one of: sla_warn_at, sla_due_at, nudge_at, autoclose_warn_at, autoclose_at.
+        `column` is one of: sla_warn_at, sla_due_at, nudge_at, autoclose_warn_at, autoclose_at,
+        licence_check_at.
         """
-        ...
-
-    async def open_with_licence_expired(self, now: datetime, limit: int = 100) -> list[Ticket]:
-        """Open tickets whose licence_expires_at <= now, locked like claim_due."""
         ...
 
 

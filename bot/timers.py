@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.access import purge_expired_access
 from bot.accounts import last_valid_day
@@ -19,11 +19,13 @@ from bot.actions import close_ticket
 from bot.desk import Desk
 from bot.domain import CloseReason, Target, Ticket
 from bot.effects import emit
-from bot.ports import UnitOfWork
+from bot.ports import LicenceUnavailable, UnitOfWork
 from bot.texts import Text
 
 log = logging.getLogger(__name__)
 BATCH = 100
+LICENCE_RETRY = timedelta(hours=1)
+LICENCE_RECHECK = timedelta(days=1)
 
 Handler = Callable[[UnitOfWork, Desk, Ticket, datetime], Awaitable[None]]
 
@@ -96,44 +98,59 @@ async def _sweep_column(desk: Desk, column: str, kind: str, handler: Handler) ->
             return fired
 
 
-async def _licence_is_renewed(desk: Desk, ticket: Ticket) -> bool:
-    """The licence behind the ticket may have been renewed since it opened: ask the source."""
-    try:
-        licences = await desk.licences.for_email(ticket.customer_email)
-    except Exception:
-        log.warning("licence source unavailable; ticket #%s stays open until it answers", ticket.id)
-        return True
-    latest = max((lic.expires_at for lic in licences if lic.product == ticket.product), default=None)
-    if latest is not None and latest > ticket.licence_expires_at:
-        ticket.licence_expires_at = latest
-        return True
-    return False
+async def _renewed_expiry(desk: Desk, ticket: Ticket) -> datetime | None:
+    """The licence may have been renewed since the ticket opened: the latest expiry the source
+    knows for this product, or None. Raises LicenceUnavailable when the source cannot tell."""
+    licences = await desk.licences.for_email(ticket.customer_email)
+    return max((lic.expires_at for lic in licences if lic.product == ticket.product), default=None)
 
 
 async def _sweep_licences(desk: Desk) -> int:
+    """Tickets whose licence_check_at fell due. The source is asked outside any transaction
+    (it may be an HTTP API); the ticket is then locked and re-checked before acting."""
     fired = 0
-    now = desk.clock.now()
-    async with desk.uow() as uow:
-        expired = await uow.tickets.open_with_licence_expired(now, BATCH)
-    for candidate in expired:
-        renewed = await _licence_is_renewed(desk, candidate)
+    while True:
+        now = desk.clock.now()
         async with desk.uow() as uow:
-            ticket = await uow.tickets.get_for_update(candidate.number)
-            if ticket is None or not ticket.is_open:
-                continue
-            if renewed:
-                ticket.licence_expires_at = max(ticket.licence_expires_at, candidate.licence_expires_at)
+            due = await uow.tickets.claim_due("licence_check_at", now, BATCH)
+        for candidate in due:
+            try:
+                latest = await _renewed_expiry(desk, candidate)
+            except LicenceUnavailable:
+                log.warning("licence source unavailable: ticket #%s is checked again in an hour", candidate.id)
+                latest = None
+                retry_at: datetime | None = now + LICENCE_RETRY
+            else:
+                retry_at = None
+            async with desk.uow() as uow:
+                ticket = await uow.tickets.get_for_update(candidate.number)
+                if ticket is None or not ticket.is_open or ticket.licence_check_at is None or ticket.licence_check_at > now:
+                    continue  # another sweeper handled it, or it changed meanwhile
+                if retry_at is not None:
+                    ticket.licence_check_at = retry_at
+                elif latest is not None and latest > now:  # renewed: check again at the new expiry
+                    ticket.licence_expires_at = ticket.licence_check_at = latest
+                else:
+                    # warn-only desks look again daily, to notice a renewal (closing clears it)
+                    ticket.licence_check_at = now + LICENCE_RECHECK
+                    # keyed by the expiry's day, so a renewed licence that expires again is told again
+                    period = int(ticket.licence_expires_at.timestamp() // 86400)
+                    if await uow.reminders.record(ticket.number, "licence_expired", period, now):
+                        fired += await _licence_expired(uow, desk, ticket, now)
                 await uow.tickets.save(ticket)
-            elif await uow.reminders.record(ticket.number, "licence_expired", 0, now):
-                params = _params(desk, ticket)
-                await emit(uow, now, Target.STAFF, "post", ticket, text=Text("licence_expired_note", params),
-                           mention=f"channel:{ticket.staff_channel}")
-                if desk.policy.on_licence_expiry == "close":
-                    await close_ticket(uow, desk, ticket, now, CloseReason.LICENCE_EXPIRED, "system",
-                                       Text("closed_licence_expired", params))
-                fired += 1
-            await uow.commit()
-    return fired
+                await uow.commit()
+        if len(due) < BATCH:
+            return fired
+
+
+async def _licence_expired(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: datetime) -> int:
+    params = _params(desk, ticket)
+    await emit(uow, now, Target.STAFF, "post", ticket, text=Text("licence_expired_note", params),
+               mention=f"channel:{ticket.staff_channel}")
+    if desk.policy.on_licence_expiry == "close":
+        await close_ticket(uow, desk, ticket, now, CloseReason.LICENCE_EXPIRED, "system",
+                           Text("closed_licence_expired", params))
+    return 1
 
 
 async def sweep(desk: Desk) -> int:

@@ -65,7 +65,7 @@ metadata = MetaData(
 # Inline literal (not a bind parameter) so the planners can match partial indexes.
 OPEN_TICKET_SQL = "status != 'closed'"
 # Deadline columns the sweeper may claim on.
-DEADLINE_COLUMNS = ("sla_warn_at", "sla_due_at", "nudge_at", "autoclose_warn_at", "autoclose_at")
+DEADLINE_COLUMNS = ("sla_warn_at", "sla_due_at", "nudge_at", "autoclose_warn_at", "autoclose_at", "licence_check_at")
 
 
 def _open_deadline_index(column: str) -> Index:
@@ -145,6 +145,7 @@ tickets = Table(
     Column("nudge_at", UTCDateTime(), nullable=True),
     Column("autoclose_warn_at", UTCDateTime(), nullable=True),
     Column("autoclose_at", UTCDateTime(), nullable=True),
+    Column("licence_check_at", UTCDateTime(), nullable=True),
     Column("overdue_since", UTCDateTime(), nullable=True),
     Column("closed_at", UTCDateTime(), nullable=True, index=True),
     Column("close_reason", String(32), nullable=True),
@@ -152,12 +153,6 @@ tickets = Table(
     Column("customer_thread_ref", String(128), nullable=True, index=True),
     Column("staff_thread_ref", String(128), nullable=True, index=True),
     *(_open_deadline_index(c) for c in DEADLINE_COLUMNS),
-    Index(
-        "ix_tickets_open_licence_expires_at",
-        "licence_expires_at",
-        sqlite_where=text(OPEN_TICKET_SQL),
-        postgresql_where=text(OPEN_TICKET_SQL),
-    ),
 )
 
 messages = Table(

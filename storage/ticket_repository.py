@@ -85,9 +85,6 @@ class SqlTicketRepository(SqlRepository):
             raise ValueError(f"not a deadline column: {column!r}")
         return await self._claim(tickets.c[column], now, limit)
 
-    async def open_with_licence_expired(self, now: datetime, limit: int = 100) -> list[Ticket]:
-        return await self._claim(tickets.c.licence_expires_at, now, limit)
-
     async def _claim(self, column: ColumnElement[datetime], now: datetime, limit: int) -> list[Ticket]:
         stmt = (
             select(tickets)

@@ -137,9 +137,6 @@ class Tickets(_Repo):
         due = self._where(lambda t: t.is_open and getattr(t, column) is not None and getattr(t, column) <= now)
         return sorted(due, key=lambda t: getattr(t, column))[:limit]
 
-    async def open_with_licence_expired(self, now: datetime, limit: int = 100) -> list[Ticket]:
-        return self._where(lambda t: t.is_open and t.licence_expires_at <= now)[:limit]
-
 
 class Messages(_Repo):
     async def add(self, message: Message) -> Message:

@@ -154,6 +154,7 @@ async def test_ticket_round_trips_every_field(uow_factory: UnitOfWorkFactory) ->
         autoclose_warn_at=times[6],
         autoclose_at=times[7],
         overdue_since=times[9],
+        licence_check_at=times[10],
         closed_at=times[8],
         close_reason=CloseReason.MAGENTO_NATIVE,
         closed_by="U9",
@@ -238,18 +239,3 @@ async def test_claim_due_takes_open_due_tickets_in_deadline_order(uow_factory: U
             assert await uow.tickets.claim_due(column, now) == []
         with pytest.raises(ValueError):
             await uow.tickets.claim_due("opened_at; DROP TABLE tickets", now)
-
-
-async def test_open_with_licence_expired(uow_factory: UnitOfWorkFactory) -> None:
-    account_id = await make_account(uow_factory)
-    async with uow_factory() as uow:
-        b = await uow.tickets.add(new_ticket(account_id, licence_expires_at=T0 - timedelta(days=1)))
-        a = await uow.tickets.add(new_ticket(account_id, licence_expires_at=T0 - timedelta(days=2)))
-        await uow.tickets.add(new_ticket(account_id, licence_expires_at=T0 + timedelta(days=1)))
-        await uow.tickets.add(
-            new_ticket(account_id, licence_expires_at=T0 - timedelta(days=3), status=TicketStatus.CLOSED)
-        )
-        await uow.commit()
-    async with uow_factory() as uow:
-        assert await uow.tickets.open_with_licence_expired(T0) == [a, b]
-        assert await uow.tickets.open_with_licence_expired(T0, limit=1) == [a]

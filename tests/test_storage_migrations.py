@@ -76,7 +76,7 @@ async def _plan_of(db_engine: AsyncEngine, uow_factory: UnitOfWorkFactory, sweep
 async def test_sweeps_use_the_partial_deadline_indexes(
     db_engine: AsyncEngine, uow_factory: UnitOfWorkFactory
 ) -> None:
-    for column in ("sla_warn_at", "sla_due_at", "nudge_at", "autoclose_warn_at", "autoclose_at"):
+    for column in ("sla_warn_at", "sla_due_at", "nudge_at", "autoclose_warn_at", "autoclose_at", "licence_check_at"):
 
         async def sweep(uow: Any, column: str = column) -> None:
             await uow.tickets.claim_due(column, T0, 10)
@@ -84,8 +84,3 @@ async def test_sweeps_use_the_partial_deadline_indexes(
         plan = await _plan_of(db_engine, uow_factory, sweep)
         assert f"ix_tickets_open_{column}" in plan, plan
 
-    async def expired(uow: Any) -> None:
-        await uow.tickets.open_with_licence_expired(T0, 10)
-
-    plan = await _plan_of(db_engine, uow_factory, expired)
-    assert "ix_tickets_open_licence_expires_at" in plan, plan

@@ -124,6 +124,7 @@ def upgrade() -> None:
         sa.Column("nudge_at", UTC_DATETIME, nullable=True),
         sa.Column("autoclose_warn_at", UTC_DATETIME, nullable=True),
         sa.Column("autoclose_at", UTC_DATETIME, nullable=True),
+        sa.Column("licence_check_at", UTC_DATETIME, nullable=True),
         sa.Column("overdue_since", UTC_DATETIME, nullable=True),
         sa.Column("closed_at", UTC_DATETIME, nullable=True),
         sa.Column("close_reason", sa.String(length=32), nullable=True),
@@ -151,11 +152,11 @@ def upgrade() -> None:
         **_where("status != 'closed' AND autoclose_warn_at IS NOT NULL"),
     )
     op.create_index(
-        "ix_tickets_open_licence_expires_at",
+        "ix_tickets_open_licence_check_at",
         "tickets",
-        ["licence_expires_at"],
+        ["licence_check_at"],
         unique=False,
-        **_where("status != 'closed'"),
+        **_where("status != 'closed' AND licence_check_at IS NOT NULL"),
     )
     op.create_index(
         "ix_tickets_open_nudge_at",
