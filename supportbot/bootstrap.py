@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -22,11 +21,11 @@ from bot.ports import Cipher, Clock, DeliveryPort, LicenceSource, UnitOfWorkFact
 from storage.engine import make_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.uow import sql_uow_factory
+from supportbot.config_report import policy_path
 from supportbot.policy_file import load_policy
 from supportbot.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
-EXAMPLE_POLICY = Path(__file__).resolve().parent.parent / "examples" / "policy.toml"
 
 
 @dataclass
@@ -45,19 +44,6 @@ async def open_store(database_url: str, migrate: bool | None = None) -> Store:
     engine = make_engine(database_url)
     wake = asyncio.Event()
     return Store(engine, sql_uow_factory(make_session_factory(engine), on_commit=wake.set), wake)
-
-
-def policy_path(settings: Settings) -> Path | None:
-    """SUPPORTBOT_CONFIG, else ./supportbot.toml; with no platform configured (trying it out),
-    the example policy of a checkout so the console has products to show."""
-    if settings.supportbot_config:
-        return Path(settings.supportbot_config)
-    if Path("supportbot.toml").is_file():
-        return Path("supportbot.toml")
-    if not (settings.slack_enabled or settings.discord_enabled) and EXAMPLE_POLICY.is_file():
-        log.info("no SUPPORTBOT_CONFIG and no supportbot.toml: using the example policy %s", EXAMPLE_POLICY)
-        return EXAMPLE_POLICY
-    return None
 
 
 def licence_source(settings: Settings, uow: UnitOfWorkFactory) -> LicenceSource:

@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(command: str, args: argparse.Namespace, settings: Settings) -> int:
     if command == "check-config":
-        from supportbot.policy_file import check_config_report
+        from supportbot.config_report import check_config_report
 
         ok, report = check_config_report(settings)
         print(report)

@@ -21,7 +21,8 @@ BANNER = """supportbot console: you play the customers (as on Discord) and the s
   alice: /support link email:alice@example.com key:ABC-123     alice: /ticket open product:… subject:"…" …
   alice: any text          staff bob: #12 answer          staff bob: #12 note: internal
   staff bob: #12 /claim    staff bob: #12 /close resolved  staff bob: /tickets [mine|stats|N]
-  clock 2026-12-04T16:00+01:00    clock +3h    (Ctrl-D to quit)"""
+  clock 2026-12-04T16:00+01:00    clock +3h    licences import examples/licences.csv
+Start with the example licences (first line above), or play examples/demo.txt. Ctrl-D quits."""
 
 
 async def run_console(settings: Settings, script: Path | None = None,

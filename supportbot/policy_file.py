@@ -21,9 +21,8 @@ from pydantic import (
 )
 
 from bot.calendar import BusinessCalendar, parse_timezone
-from bot.durations import format_duration, parse_duration
+from bot.durations import parse_duration
 from bot.policy import ManualPage, Policy, Product, SlaPolicy
-from supportbot.settings import Settings, redacted_summary
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # The vendor's published hours, used when the file gives none.
@@ -352,59 +351,3 @@ def _build_calendar(section: _Calendar | None, problems: list[str]) -> BusinessC
         key = "calendar.hours" if given else "calendar"
         problems.append(f"{key}: {exc}")
         return None
-
-
-def check_config_report(settings: Settings) -> tuple[bool, str]:
-    """(ok, text) for `supportbot check-config`: the policy in brief and the settings,
-    secrets hidden. Warnings (e.g. no products) do not make it fail."""
-    source = str(settings.supportbot_config) if settings.supportbot_config else "built-in defaults"
-    lines = [f"Policy ({source})"]
-    ok = True
-    try:
-        policy = load_policy(settings.supportbot_config)
-    except PolicyError as exc:
-        ok = False
-        lines += ["  INVALID:"] + [f"    {problem}" for problem in exc.problems]
-    else:
-        lines += [f"  {line}" for line in describe_policy(policy)]
-    lines.append("Settings")
-    lines += [f"  {line}" for line in redacted_summary(settings)]
-    warnings = []
-    if not settings.slack_enabled and not settings.discord_enabled:
-        warnings.append("neither Slack nor Discord is configured: only the console can be used")
-    if settings.slack_bot_token is not None and not settings.slack_enabled:
-        warnings.append(
-            "SLACK_BOT_TOKEN is set without SLACK_APP_TOKEN or SLACK_SIGNING_SECRET: Slack stays off"
-        )
-    if settings.discord_enabled and settings.discord_support_channel_id is None:
-        warnings.append("DISCORD_SUPPORT_CHANNEL_ID is not set: customers have no support channel")
-    if settings.licence_api_url is None:
-        warnings.append("LICENCE_API_URL is not set: licences come from imported CSV files only")
-    lines += [f"Warning: {warning}" for warning in warnings]
-    lines.append("OK" if ok else "The configuration has problems (see above).")
-    return ok, "\n".join(lines)
-
-
-def describe_policy(policy: Policy) -> list[str]:
-    sla = policy.sla
-    lines = [
-        f"Hours: {policy.calendar.describe_hours()}",
-        f"SLA: first answer within {format_duration(sla.response)} of working time "
-        f"(staff warned {format_duration(sla.warn_before)} before)",
-        f"Waiting customers: nudged after {format_duration(sla.nudge_after)}, closed after "
-        f"{format_duration(sla.auto_close_after)} (warned {format_duration(sla.auto_close_warning)} before)",
-        f"Limits: {policy.open_tickets_per_customer} open tickets per customer, "
-        f"{policy.link_attempts_per_hour} link attempts per hour",
-        f"On licence expiry: {policy.on_licence_expiry}; note prefix {policy.note_prefix!r}",
-    ]
-    if not policy.products:
-        lines.append(
-            "Products: none. Customers cannot open tickets: set SUPPORTBOT_CONFIG to a policy "
-            "file with [[product]] tables (sku, name, staff_channel)."
-        )
-        return lines
-    lines.append(f"Products ({len(policy.products)}):")
-    for product in policy.products.values():
-        pages = f", {len(product.manual)} manual page(s)" if product.manual else ""
-        lines.append(f"  {product.sku}: {product.name} -> staff channel {product.staff_channel}{pages}")
-    return lines

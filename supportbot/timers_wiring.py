@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -36,9 +37,9 @@ def start_scheduler(desk: Desk, every_seconds: int = 30) -> AsyncIOScheduler:
         except Exception:
             log.exception("sweep failed; it runs again at the next tick")
 
-    scheduler = AsyncIOScheduler()
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    # next_run_time=now: the first sweep runs at start, catching up on the downtime
     scheduler.add_job(job, "interval", seconds=every_seconds, coalesce=True, max_instances=1,
-                      misfire_grace_time=None, id="sweep", next_run_time=None)
+                      misfire_grace_time=None, id="sweep", next_run_time=datetime.now(UTC))
     scheduler.start()
-    scheduler.modify_job("sweep", next_run_time=__import__("datetime").datetime.now(scheduler.timezone))
     return scheduler

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from supportbot.config_report import check_config_report
 from supportbot.console_mode import run_console
 from supportbot.log_setup import configure_logging
-from supportbot.policy_file import check_config_report
 from supportbot.settings import Settings, load_settings
 
 EXAMPLES = Path(__file__).parent.parent / "examples"

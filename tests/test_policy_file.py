@@ -9,7 +9,8 @@ import pytest
 from pydantic import SecretStr
 
 from bot.policy import ManualPage, Product
-from supportbot.policy_file import PolicyError, check_config_report, load_policy
+from supportbot.config_report import check_config_report
+from supportbot.policy_file import PolicyError, load_policy
 from supportbot.settings import Settings, SettingsError, load_settings, redacted_summary
 
 SAMPLE = """
@@ -252,7 +253,12 @@ def test_check_config_report_fails_on_a_broken_policy_and_warns_without_products
     assert not ok
     assert "sla.response: 'soon' is not a duration" in text
 
+    # trying it out (no platform): the example policy of the checkout is used and named
     ok, text = check_config_report(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert ok and "examples/policy.toml" in text and "seo-suite" in text
+
+    slack = Settings(_env_file=None, slack_bot_token="xoxb-1", slack_app_token="xapp-1")  # type: ignore[call-arg]
+    ok, text = check_config_report(slack)
     assert ok
     assert "Products: none" in text
 

@@ -1,0 +1,84 @@
+"""`supportbot check-config`: which policy file is used, the policy in brief, the settings with
+secrets hidden, and warnings about what is not set up."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from bot.durations import format_duration
+from bot.policy import Policy
+from supportbot.policy_file import PolicyError, load_policy
+from supportbot.settings import Settings, redacted_summary
+
+log = logging.getLogger(__name__)
+EXAMPLE_POLICY = Path(__file__).resolve().parent.parent / "examples" / "policy.toml"
+
+
+def policy_path(settings: Settings) -> Path | None:
+    """SUPPORTBOT_CONFIG, else ./supportbot.toml; with no platform configured (trying it out),
+    the example policy of a checkout so the console has products to show."""
+    if settings.supportbot_config:
+        return Path(settings.supportbot_config)
+    if Path("supportbot.toml").is_file():
+        return Path("supportbot.toml")
+    if not (settings.slack_enabled or settings.discord_enabled) and EXAMPLE_POLICY.is_file():
+        log.info("no SUPPORTBOT_CONFIG and no supportbot.toml: using the example policy %s", EXAMPLE_POLICY)
+        return EXAMPLE_POLICY
+    return None
+
+
+def check_config_report(settings: Settings) -> tuple[bool, str]:
+    """(ok, text) for `supportbot check-config`: the policy in brief and the settings,
+    secrets hidden. Warnings (e.g. no products) do not make it fail."""
+    path = policy_path(settings)
+    lines = [f"Policy ({path or 'built-in defaults'})"]
+    ok = True
+    try:
+        policy = load_policy(path)
+    except PolicyError as exc:
+        ok = False
+        lines += ["  INVALID:"] + [f"    {problem}" for problem in exc.problems]
+    else:
+        lines += [f"  {line}" for line in describe_policy(policy)]
+    lines.append("Settings")
+    lines += [f"  {line}" for line in redacted_summary(settings)]
+    warnings = []
+    if not settings.slack_enabled and not settings.discord_enabled:
+        warnings.append("neither Slack nor Discord is configured: only the console can be used")
+    if settings.slack_bot_token is not None and not settings.slack_enabled:
+        warnings.append(
+            "SLACK_BOT_TOKEN is set without SLACK_APP_TOKEN or SLACK_SIGNING_SECRET: Slack stays off"
+        )
+    if settings.discord_enabled and settings.discord_support_channel_id is None:
+        warnings.append("DISCORD_SUPPORT_CHANNEL_ID is not set: customers have no support channel")
+    if settings.licence_api_url is None:
+        warnings.append("LICENCE_API_URL is not set: licences come from imported CSV files only")
+    lines += [f"Warning: {warning}" for warning in warnings]
+    lines.append("OK" if ok else "The configuration has problems (see above).")
+    return ok, "\n".join(lines)
+
+
+def describe_policy(policy: Policy) -> list[str]:
+    sla = policy.sla
+    lines = [
+        f"Hours: {policy.calendar.describe_hours()}",
+        f"SLA: first answer within {format_duration(sla.response)} of working time "
+        f"(staff warned {format_duration(sla.warn_before)} before)",
+        f"Waiting customers: nudged after {format_duration(sla.nudge_after)}, closed after "
+        f"{format_duration(sla.auto_close_after)} (warned {format_duration(sla.auto_close_warning)} before)",
+        f"Limits: {policy.open_tickets_per_customer} open tickets per customer, "
+        f"{policy.link_attempts_per_hour} link attempts per hour",
+        f"On licence expiry: {policy.on_licence_expiry}; note prefix {policy.note_prefix!r}",
+    ]
+    if not policy.products:
+        lines.append(
+            "Products: none. Customers cannot open tickets: set SUPPORTBOT_CONFIG to a policy "
+            "file with [[product]] tables (sku, name, staff_channel)."
+        )
+        return lines
+    lines.append(f"Products ({len(policy.products)}):")
+    for product in policy.products.values():
+        pages = f", {len(product.manual)} manual page(s)" if product.manual else ""
+        lines.append(f"  {product.sku}: {product.name} -> staff channel {product.staff_channel}{pages}")
+    return lines

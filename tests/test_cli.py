@@ -1,0 +1,81 @@
+"""The `supportbot` command's own tasks: licence import, db upgrade, check-config, invite URL, scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.clock import ManualClock
+from supportbot.cli import main
+from supportbot.timers_wiring import start_scheduler
+from tests.core_helpers import OPEN_TIME, make_desk
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # no .env, no supportbot.toml here
+    for name in ("SLACK_BOT_TOKEN", "DISCORD_TOKEN", "SUPPORTBOT_CONFIG", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/cli.db")
+    return tmp_path
+
+
+def test_licence_import_reports_bad_rows_and_exits_non_zero(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = env / "good.csv"
+    good.write_text("key,email,product,expires_at\nK1,a@example.com,seo-suite,2027-01-31\n")
+    assert main(["licences", "import", str(good)]) == 0
+    assert "imported 1 licence(s)" in capsys.readouterr().out
+    mixed = env / "mixed.csv"
+    mixed.write_text("key,email,product,expires_at\nK2,b@example.com,seo-suite,2027-01-31\n"
+                     "K3,not-an-email,seo-suite,2027-01-31\nK4,c@example.com,seo-suite,someday\n")
+    assert main(["licences", "import", str(mixed)]) == 1
+    out = capsys.readouterr().out
+    assert "imported 1 licence(s)" in out and "line 3" in out and "line 4" in out and "2 bad row(s)" in out
+    assert main(["licences", "import", str(env / "missing.csv")]) == 2
+
+
+def test_db_upgrade_and_check_config(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade"]) == 0
+    assert "up to date" in capsys.readouterr().out
+    (env / "supportbot.toml").write_text('[sla]\nresponse = "soon"\n')
+    assert main(["check-config"]) == 1
+    assert "sla.response" in capsys.readouterr().out
+
+
+def test_invite_url_has_both_scopes_and_the_permissions(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["discord", "invite-url", "--application-id", "123456789012345678"]) == 0
+    url = capsys.readouterr().out.strip()
+    assert "client_id=123456789012345678" in url and "scope=bot+applications.commands" in url
+    assert "permissions=" in url
+
+
+def test_invite_url_without_token_or_id_explains(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["discord", "invite-url"]) == 2
+    assert "--application-id" in capsys.readouterr().err
+
+
+async def test_the_scheduler_sweeps_at_start() -> None:
+    """APScheduler only ticks: the first sweep runs at once (catching up on downtime)."""
+    from bot.accounts import link_account
+    from bot.commands import StaffPost
+    from bot.conversation import staff_post
+    from bot.opening import open_ticket
+    from tests.core_helpers import BOB, form, link
+
+    clock = ManualClock(OPEN_TIME)
+    desk = make_desk(clock=clock)
+    await link_account(desk, link())
+    n = (await open_ticket(desk, form())).number
+    await staff_post(desk, StaffPost(BOB, "e1", "Answer", "ts1", ticket_number=n))
+    clock.advance(days=30)  # everything fell due "while the bot was down"
+    scheduler = start_scheduler(desk, every_seconds=3600)
+    try:
+        for _ in range(200):
+            if not desk.uow.state.tickets[n].is_open:  # type: ignore[attr-defined]
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        scheduler.shutdown(wait=False)
+    assert desk.uow.state.tickets[n].close_reason.value == "inactivity"  # type: ignore[attr-defined]
