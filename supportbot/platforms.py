@@ -26,6 +26,7 @@ from bot.domain import Attachment, Target
 from bot.ports import DeliveryPort
 from supportbot.bootstrap import Runtime, build_runtime
 from supportbot.clock import SystemClock
+from supportbot.health import start_health
 from supportbot.settings import Settings
 from supportbot.timers_wiring import start_scheduler
 
@@ -93,6 +94,9 @@ async def run_platforms(settings: Settings) -> None:
         ports = await start_platforms(runtime)
         runtime.start_dispatcher(ports)
         runtime.run_background()
+        if settings.health_port:
+            health = await start_health(runtime.desk, settings.health_port)
+            runtime.closers.append(health.cleanup)
         scheduler = start_scheduler(runtime.desk)
         runtime.closers.append(_async(scheduler.shutdown))
         log.info("supportbot is running (Slack: %s, Discord: %s)",

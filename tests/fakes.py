@@ -184,8 +184,9 @@ class Outbox(_Repo):
         return due[:limit]
 
     async def next_due_at(self) -> datetime | None:
-        times = [i.next_attempt_at for i in self.s.outbox.values()
-                 if i.status is OutboxStatus.PENDING and i.next_attempt_at is not None]
+        # as in SQL: a pending row never tried is due since it was created
+        times = [i.next_attempt_at or i.created_at for i in self.s.outbox.values()
+                 if i.status is OutboxStatus.PENDING]
         return min(times, default=None)
 
 
