@@ -11,7 +11,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from bot.domain import MessageKind, OutboxItem, OutboxStatus, Target
+from bot.domain import Message, MessageKind, OutboxItem, OutboxStatus, Target
 from bot.effects import emit
 from bot.ports import Clock, Delivery, DeliveryPort, RetryLater, Undeliverable, UnitOfWorkFactory
 
@@ -45,25 +45,28 @@ class Dispatcher:
         self._stopping = True
         self.wake.set()
 
-    async def _lease(self, limit: int) -> list[OutboxItem]:
+    async def _lease(self, limit: int) -> list[Delivery]:
+        """Lease due rows and load what their delivery needs, in one short transaction."""
         now = self.clock.now()
         async with self.uow() as uow:
             items = [i for i in await uow.outbox.claim_due(now, limit) if i.target in self.ports]
             if not items:
                 return []  # no commit: it would wake the dispatcher again, forever
+            deliveries = []
             for item in items:
+                assert item.id is not None
                 item.attempts += 1
                 item.next_attempt_at = now + LEASE
                 await uow.outbox.save(item)
+                ticket = await uow.tickets.get(item.ticket_id) if item.ticket_id else None
+                message = await uow.messages.get(item.message_id) if item.message_id else None
+                deliveries.append(Delivery(item.id, item.action, item.payload, ticket, message, item))
             await uow.commit()
-        return items
+        return deliveries
 
-    async def _deliver(self, item: OutboxItem) -> None:
-        assert item.id is not None
-        async with self.uow() as uow:
-            ticket = await uow.tickets.get(item.ticket_id) if item.ticket_id else None
-            message = await uow.messages.get(item.message_id) if item.message_id else None
-        delivery = Delivery(item.id, item.action, item.payload, ticket, message)
+    async def _deliver(self, delivery: Delivery) -> None:
+        item = delivery.item
+        assert item is not None
         ref, error, retry_after, dead = None, None, None, False
         try:
             ref = await self.ports[item.target].deliver(delivery)
@@ -74,35 +77,33 @@ class Dispatcher:
         except Exception as exc:  # a bug in an adapter must not stop every other delivery
             log.exception("outbox row %s (%s %s) failed", item.id, item.target, item.action)
             error = f"{type(exc).__name__}"
-        await self._settle(item, ref, error, retry_after, dead)
+        await self._settle(item, delivery.message, ref, error, retry_after, dead)
 
-    async def _settle(self, item: OutboxItem, ref: str | None, error: str | None,
+    async def _settle(self, item: OutboxItem, message: Message | None, ref: str | None, error: str | None,
                       retry_after: float | None, dead: bool) -> None:
+        """Record the outcome. The row is ours while leased, so it is written as we hold it."""
         now = self.clock.now()
+        relayed_answer = (message is not None and message.kind is MessageKind.STAFF
+                          and item.target is Target.CUSTOMER and item.action == "post")
         async with self.uow() as uow:
-            fresh = await uow.outbox.get(item.id or 0)
-            if fresh is None:
-                return
-            message = await uow.messages.get(item.message_id) if item.message_id else None
-            relayed_answer = message is not None and message.kind is MessageKind.STAFF and item.target is Target.CUSTOMER
             if error is None:
-                fresh.status, fresh.delivered_at, fresh.ref, fresh.last_error = OutboxStatus.DELIVERED, now, ref, None
-                await self._record_ref(uow, fresh, ref)
-                if relayed_answer and item.action == "post":
+                item.status, item.delivered_at, item.ref, item.last_error = OutboxStatus.DELIVERED, now, ref, None
+                await self._record_ref(uow, item, ref)
+                if relayed_answer:
                     await emit(uow, now, Target.STAFF, "react", None, message, name=DELIVERED, remove=FAILING)
             else:
-                fresh.last_error = error[:500]
-                if dead or fresh.attempts >= MAX_ATTEMPTS:
-                    fresh.status = OutboxStatus.DEAD
+                item.last_error = error[:500]
+                if dead or item.attempts >= MAX_ATTEMPTS:
+                    item.status = OutboxStatus.DEAD
                     log.error("outbox row %s (%s %s) given up after %s attempts: %s",
-                              fresh.id, fresh.target, fresh.action, fresh.attempts, error)
+                              item.id, item.target, item.action, item.attempts, error)
                 else:
-                    fresh.next_attempt_at = now + backoff(fresh.attempts, retry_after)
+                    item.next_attempt_at = now + backoff(item.attempts, retry_after)
                     log.warning("outbox row %s (%s %s) failed, retry at %s: %s",
-                                fresh.id, fresh.target, fresh.action, fresh.next_attempt_at, error)
-                if relayed_answer and item.action == "post" and fresh.attempts == 1:
+                                item.id, item.target, item.action, item.next_attempt_at, error)
+                if relayed_answer and item.attempts == 1:
                     await emit(uow, now, Target.STAFF, "react", None, message, name=FAILING)
-            await uow.outbox.save(fresh)
+            await uow.outbox.save(item)
             await uow.commit()
 
     @staticmethod
@@ -124,10 +125,10 @@ class Dispatcher:
     async def run_once(self, limit: int = 50) -> int:
         """Deliver what is due now, until nothing is; returns how many rows were attempted."""
         total = 0
-        while items := await self._lease(limit):
-            for item in items:
-                await self._deliver(item)
-            total += len(items)
+        while deliveries := await self._lease(limit):
+            for delivery in deliveries:
+                await self._deliver(delivery)
+            total += len(deliveries)
         return total
 
     async def run_forever(self, idle_poll: float = 5.0) -> None:

@@ -7,7 +7,7 @@ the delivery ports (adapters/), tests implement all of them in memory (tests/fak
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, Self
 
@@ -217,6 +217,7 @@ class Delivery:
     payload: dict
     ticket: Ticket | None
     message: Message | None
+    item: OutboxItem | None = field(default=None, repr=False, compare=False)  # the dispatcher's own
 
 
 class RetryLater(Exception):
