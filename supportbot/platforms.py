@@ -105,6 +105,9 @@ async def run_platforms(settings: Settings) -> None:
     finally:
         log.info("shutting down")
         await runtime.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)
 
 
 def _async(fn: Any) -> Any:
