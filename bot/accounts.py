@@ -10,7 +10,7 @@ from bot.domain import Identity, Licence
 from bot.effects import audit
 from bot.errors import Refusal
 from bot.ports import LicenceUnavailable
-from bot.texts import Text
+from bot.texts import Text, render
 
 THROTTLE_WINDOW = timedelta(hours=1)
 
@@ -20,14 +20,15 @@ def last_valid_day(expires_at: datetime) -> str:
     return f"{(expires_at - timedelta(seconds=1)).astimezone(UTC):%Y-%m-%d}"
 
 
-def licence_lines(licences: list[Licence], desk: Desk) -> str:
+def licence_lines(licences: list[Licence], desk: Desk, locale: str) -> str:
     now = desk.clock.now()
     lines = []
     for lic in sorted(licences, key=lambda item: item.product):
         product = desk.policy.product(lic.product)
-        name = product.name if product else lic.product
-        state = "valid until" if lic.valid_at(now) else "expired on"
-        lines.append(f"• {name} ({lic.product}): {state} {last_valid_day(lic.expires_at)}")
+        key = "licence_valid_line" if lic.valid_at(now) else "licence_expired_line"
+        params = {"name": product.name if product else lic.product, "sku": lic.product,
+                  "date": last_valid_day(lic.expires_at)}
+        lines.append(render(Text(key, params), locale))
     return "\n".join(lines) or "-"
 
 
@@ -43,7 +44,7 @@ async def link_account(desk: Desk, cmd: LinkAccount) -> Text:
     limit = desk.policy.link_attempts_per_hour
     if len(failures) >= limit:
         retry_at = failures[len(failures) - limit] + THROTTLE_WINDOW
-        raise Refusal("link_throttled", retry_at=desk.policy.calendar.format_local(retry_at))
+        raise Refusal("link_throttled", retry_at=desk.policy.calendar.format_local(retry_at, who.locale))
     try:
         licence = await desk.licences.lookup(key)
         owned = list(await desk.licences.for_email(email)) if licence else []
@@ -64,4 +65,4 @@ async def link_account(desk: Desk, cmd: LinkAccount) -> Text:
         await audit(uow, now, f"{who.platform}:{who.user_id}", "linked", email=email)
         await uow.commit()
     owned = owned or [licence]
-    return Text("linked", {"email": email, "licences": licence_lines(owned, desk)})
+    return Text("linked", {"email": email, "licences": licence_lines(owned, desk, who.locale)})

@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
 
+from bot.calendar_text import describe_week, format_instant
+
 Interval = tuple[datetime, datetime]  # [start, end) as UTC instants
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _DAY_SECONDS = 86_400
 _MAX_CLOSED_DAYS = 400  # a year of holidays in a row means the calendar is broken
 _OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
@@ -226,13 +227,11 @@ class BusinessCalendar:
 
     # -- text ----------------------------------------------------------------------
 
-    def format_local(self, t: datetime) -> str:
-        """E.g. "Mon 7 Dec 2026 09:00 (UTC+01:00)" or "... (Europe/Paris)"."""
-        lt = self.local(t)
-        day = DAY_NAMES[lt.weekday()][:3]
-        return f"{day} {lt.day} {_MONTHS[lt.month - 1]} {lt.year} {lt:%H:%M} ({zone_label(self._tz)})"
+    def format_local(self, t: datetime, lang: str = "en") -> str:
+        """E.g. "Mon 7 Dec 2026 09:00 (UTC+01:00)", "lun. 7 déc. 2026 09:00 (Europe/Paris)"."""
+        return format_instant(self.local(t), zone_label(self._tz), lang)
 
-    def describe_hours(self) -> str:
+    def describe_hours(self, lang: str = "en") -> str:
         """E.g. "Monday to Friday, 09:00-12:00 and 14:00-18:00 (UTC+01:00)"."""
         # Weekdays sharing the same hours, as runs of consecutive days, in weekday order.
         runs_by_hours: dict[tuple[tuple[time, time], ...], list[list[int]]] = {}
@@ -245,35 +244,6 @@ class BusinessCalendar:
                 runs[-1].append(weekday)
             else:
                 runs.append([weekday])
-        zone = zone_label(self._tz)
-        suffix = f"; closed on public holidays ({self._country})" if self._country else ""
-        if len(runs_by_hours) == 1:
-            ((intervals, runs),) = runs_by_hours.items()
-            days = "Every day" if runs == [list(range(7))] else ", ".join(_long_run(run) for run in runs)
-            return f"{days}, {_join_intervals(intervals)} ({zone}){suffix}"
-        groups = [
-            (", ".join(_short_run(run) for run in runs) + " " + _join_intervals(intervals))
-            for intervals, runs in runs_by_hours.items()
-        ]
-        return "; ".join(groups) + f" ({zone}){suffix}"
+        return describe_week(runs_by_hours, zone_label(self._tz), self._country, lang)
 
 
-def _hhmm(t: time, *, is_end: bool = False) -> str:
-    return "24:00" if is_end and t == time(0) else f"{t:%H:%M}"
-
-
-def _join_intervals(intervals: Sequence[tuple[time, time]]) -> str:
-    texts = [f"{_hhmm(start)}-{_hhmm(end, is_end=True)}" for start, end in intervals]
-    return texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " and " + texts[-1]
-
-
-def _long_run(run: list[int]) -> str:
-    first, last = DAY_NAMES[run[0]], DAY_NAMES[run[-1]]
-    if len(run) == 1:
-        return first
-    return f"{first} and {last}" if len(run) == 2 else f"{first} to {last}"
-
-
-def _short_run(run: list[int]) -> str:
-    first, last = DAY_NAMES[run[0]][:3], DAY_NAMES[run[-1]][:3]
-    return first if len(run) == 1 else f"{first}-{last}"

@@ -24,7 +24,7 @@ async def tell_if_closed_now(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: d
     assert ticket.id is not None
     # the period is the opening's minute (fits a 32-bit column for millennia)
     if await uow.reminders.record(ticket.id, "out_of_hours", int(opening.timestamp() // 60), now):
-        text = Text("out_of_hours", {"opening": cal.format_local(opening)})
+        text = Text("out_of_hours", {"opening": cal.format_local(opening, ticket.locale)})
         await emit(uow, now, Target.CUSTOMER, "post", ticket, text=text)
 
 
@@ -144,12 +144,16 @@ async def edit_message(desk: Desk, cmd: Edit) -> None:
     now = desk.clock.now()
     async with desk.uow() as uow:
         message = await uow.messages.by_ref(cmd.side, cmd.message_ref)
-        if message is None or message.deleted or not await uow.events.first_time(cmd.side, cmd.event_id, now):
+        # each side edits only what its own people wrote (not the bot's copies of the other side's)
+        authored = {MessageKind.CUSTOMER} if cmd.side == "customer" else {MessageKind.STAFF, MessageKind.NOTE}
+        if message is None or message.deleted or message.kind not in authored:
+            return
+        if not await uow.events.first_time(cmd.side, cmd.event_id, now):
             return
         ticket = await uow.tickets.get(message.ticket_id)
         if ticket is None or not ticket.is_open:
             return
-        new_body = redact(cmd.body)[0] if cmd.body is not None and cmd.side == "customer" else cmd.body
+        new_body, kinds = redact(cmd.body) if cmd.body is not None and cmd.side == "customer" else (cmd.body, [])
         if new_body is None:
             message.deleted = True
         elif new_body == message.body:
@@ -160,4 +164,6 @@ async def edit_message(desk: Desk, cmd: Edit) -> None:
         if message.kind in (MessageKind.CUSTOMER, MessageKind.STAFF):
             other = Target.STAFF if cmd.side == "customer" else Target.CUSTOMER
             await emit(uow, now, other, "delete" if cmd.body is None else "edit", ticket, message)
+        if kinds:  # a secret added by editing: the edited original must go too
+            await _replace_redacted(uow, ticket, message, kinds, now)
         await uow.commit()

@@ -51,7 +51,7 @@ async def linked_account(uow: UnitOfWork, who: Customer) -> tuple[int, str]:
     return identity.account_id, account.email
 
 
-async def _licence_for(desk: Desk, email: str, sku: str) -> Licence:
+async def _licence_for(desk: Desk, email: str, sku: str, locale: str) -> Licence:
     try:
         owned = list(await desk.licences.for_email(email))
     except LicenceUnavailable:
@@ -60,7 +60,7 @@ async def _licence_for(desk: Desk, email: str, sku: str) -> Licence:
     product = desk.policy.product(sku)
     for_product = sorted((lic for lic in owned if lic.product == sku), key=lambda lic: lic.expires_at)
     if product is None or not for_product:
-        raise Refusal("product_not_owned", product=sku, licences=licence_lines(owned, desk))
+        raise Refusal("product_not_owned", product=sku, licences=licence_lines(owned, desk, locale))
     licence = for_product[-1]
     if not licence.valid_at(now):
         raise Refusal(
@@ -85,7 +85,7 @@ async def open_ticket(desk: Desk, cmd: OpenTicket) -> Opened:
     async with desk.uow() as uow:
         account_id, email = await linked_account(uow, who)
     form = clean_form(cmd)
-    licence = await _licence_for(desk, email, cmd.product)
+    licence = await _licence_for(desk, email, cmd.product, who.locale)
     product = desk.policy.products[cmd.product]
     cal = desk.policy.calendar
     now = desk.clock.now()
@@ -122,11 +122,11 @@ async def open_ticket(desk: Desk, cmd: OpenTicket) -> Opened:
             "number": ticket.number,
             "subject": ticket.subject,
             "product": product.name,
-            "deadline": cal.format_local(ticket.sla_due_at or now),
-            "hours": cal.describe_hours(),
+            "deadline": cal.format_local(ticket.sla_due_at or now, who.locale),
+            "hours": cal.describe_hours(who.locale),
             "promise": format_duration(desk.policy.sla.response),
         }
-        closed_note = "" if cal.is_open(now) else cal.format_local(cal.next_opening(now))
+        closed_note = "" if cal.is_open(now) else cal.format_local(cal.next_opening(now), who.locale)
         await emit(uow, now, Target.STAFF, "card", ticket)
         await emit(uow, now, Target.CUSTOMER, "open_thread", ticket, text=Text("thread_summary", promise))
         await tell_if_closed_now(uow, desk, ticket, now)

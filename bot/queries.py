@@ -10,13 +10,12 @@ from bot.domain import MessageKind, Ticket, TicketStatus
 from bot.durations import format_duration
 from bot.errors import Refusal
 from bot.opening import linked_account
-from bot.texts import Text
+from bot.texts import Text, render
 
-STATUS_WORDS = {
-    TicketStatus.AWAITING_STAFF: "waiting for our answer",
-    TicketStatus.AWAITING_CUSTOMER: "waiting for your reply",
-    TicketStatus.CLOSED: "closed",
-}
+
+def status_word(status: TicketStatus, locale: str) -> str:
+    """How the customer reads a status, in their language."""
+    return render(Text(f"status_{status.value}"), locale)
 
 
 async def customer_status(desk: Desk, who: Customer, number: int | None) -> Text:
@@ -34,8 +33,8 @@ async def customer_status(desk: Desk, who: Customer, number: int | None) -> Text
     cal = desk.policy.calendar
     return Text("status", {
         "number": ticket.number, "subject": ticket.subject, "product": ticket.product,
-        "status": ticket.status.value, "opened": cal.format_local(ticket.opened_at),
-        "deadline": cal.format_local(ticket.sla_due_at) if ticket.sla_due_at else "-",
+        "status": status_word(ticket.status, who.locale), "opened": cal.format_local(ticket.opened_at, who.locale),
+        "deadline": cal.format_local(ticket.sla_due_at, who.locale) if ticket.sla_due_at else "-",
     })
 
 
@@ -45,7 +44,7 @@ async def customer_list(desk: Desk, who: Customer) -> Text:
         tickets = await uow.tickets.for_account(account_id)
     if not tickets:
         return Text("list_empty")
-    lines = "\n".join(f"#{t.number} [{t.status.value}] {t.subject}" for t in tickets)
+    lines = "\n".join(f"#{t.number} [{status_word(t.status, who.locale)}] {t.subject}" for t in tickets)
     return Text("list", {"tickets": lines})
 
 
@@ -88,7 +87,7 @@ async def staff_ticket(desk: Desk, number: int, recent: int = 10) -> str:
              f"module {ticket.module_version}"]
     for m in messages:
         tag = {MessageKind.NOTE: "note", MessageKind.STAFF: "staff"}.get(m.kind, m.kind.value)
-        lines.append(f"  {desk.policy.calendar.format_local(m.created_at)} {tag} {m.author_name}: {m.body[:200]}")
+        lines.append(f"  {desk.policy.calendar.format_local(m.created_at)} {tag} {m.author_name}: {' '.join(m.body.split())[:200]}")  # one line each
     return "\n".join(lines)
 
 

@@ -30,11 +30,12 @@ LICENCE_RECHECK = timedelta(days=1)
 Handler = Callable[[UnitOfWork, Desk, Ticket, datetime], Awaitable[None]]
 
 
-def _params(desk: Desk, ticket: Ticket) -> dict[str, object]:
+def _params(desk: Desk, ticket: Ticket, lang: str = "en") -> dict[str, object]:
+    """Staff read English; pass the ticket's locale for what the customer reads."""
     cal = desk.policy.calendar
     return {"number": ticket.number, "subject": ticket.subject,
-            "deadline": cal.format_local(ticket.sla_due_at) if ticket.sla_due_at else "-",
-            "closes_on": cal.format_local(ticket.autoclose_at) if ticket.autoclose_at else "-",
+            "deadline": cal.format_local(ticket.sla_due_at, lang) if ticket.sla_due_at else "-",
+            "closes_on": cal.format_local(ticket.autoclose_at, lang) if ticket.autoclose_at else "-",
             "expired_on": last_valid_day(ticket.licence_expires_at),
             "renew_url": desk.policy.renew_url or "-"}
 
@@ -55,17 +56,17 @@ async def _breach(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: datetime) ->
 
 async def _nudge(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: datetime) -> None:
     ticket.nudge_at = None
-    await emit(uow, now, Target.CUSTOMER, "post", ticket, text=Text("nudge", _params(desk, ticket)), close_button=True)
+    await emit(uow, now, Target.CUSTOMER, "post", ticket, text=Text("nudge", _params(desk, ticket, ticket.locale)), close_button=True)
 
 
 async def _autoclose_warning(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: datetime) -> None:
     ticket.autoclose_warn_at = None
-    await emit(uow, now, Target.CUSTOMER, "post", ticket, text=Text("autoclose_warning", _params(desk, ticket)))
+    await emit(uow, now, Target.CUSTOMER, "post", ticket, text=Text("autoclose_warning", _params(desk, ticket, ticket.locale)))
 
 
 async def _autoclose(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: datetime) -> None:
     await close_ticket(uow, desk, ticket, now, CloseReason.INACTIVITY, "system",
-                       Text("closed_inactivity", _params(desk, ticket)))
+                       Text("closed_inactivity", _params(desk, ticket, ticket.locale)))
     await emit(uow, now, Target.STAFF, "post", ticket, text=Text("autoclosed_note", _params(desk, ticket)))
 
 

@@ -150,3 +150,32 @@ async def test_a_pasted_password_is_redacted_before_it_is_stored_or_relayed():
     assert "[redacted: password]" in stored.body and "thanks" in stored.body
     actions = [(o.target.value, o.action) for o in state.outbox.values()][-4:]
     assert actions == [("customer", "delete"), ("customer", "post"), ("staff", "post"), ("staff", "post")]
+
+
+async def test_a_secret_added_by_editing_is_redacted_and_the_original_removed():
+    desk, n = await opened_desk()
+    await customer_post(desk, CustomerPost(ALICE, "m1", "Here is the admin login"))
+    await edit_message(desk, Edit("customer", "e1", "m1", "Here is the admin login, password: Zq8!vT3#pLm2"))
+    assert "Zq8!vT3#pLm2" not in repr(desk.uow.state.messages) + repr(desk.uow.state.outbox)
+    assert outbox(desk)[-4:] == [("staff", "edit"), ("customer", "delete"), ("customer", "post"), ("staff", "post")]
+
+
+async def test_customer_texts_follow_the_customers_language():
+    desk = make_desk()
+    french = Customer("discord", "u-alice", "Alice", "fr")
+    text = render(await link_account(desk, link(french)), "fr")
+    assert "valide jusqu'au 2027-05-31" in text and "expirée le 2026-10-31" in text
+    opened = await open_ticket(desk, form(french))
+    reply = render(opened.reply, "fr")
+    assert "du lundi au vendredi, 09:00-12:00 et 14:00-18:00" in reply and "avant le jeu. 3 déc. 2026 16:00" in reply
+    assert "en attente de notre réponse" in render(await customer_status(desk, french, opened.number), "fr")
+
+
+async def test_a_side_cannot_edit_or_delete_what_the_other_side_wrote():
+    desk, n = await opened_desk()
+    await customer_post(desk, CustomerPost(ALICE, "m1", "customer text"))
+    message = list(desk.uow.state.messages.values())[-1]
+    message.staff_ref = "slack-copy-of-m1"  # what the dispatcher records once relayed
+    before = outbox(desk)
+    await edit_message(desk, Edit("staff", "e1", "slack-copy-of-m1", None))
+    assert outbox(desk) == before and not desk.uow.state.messages[message.id].deleted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -9,8 +10,8 @@ import discord
 from discord import app_commands
 
 from adapters.discord.commands import LabelTranslator, on_tree_error, register
-from adapters.discord.labels import say
-from adapters.discord.replies import PLATFORM
+from adapters.discord.labels import label, say
+from adapters.discord.replies import PLATFORM, lang, safe_reply
 from adapters.discord.views import AccessButton, CloseButton
 from bot.commands import Customer, CustomerPost, Edit
 from bot.conversation import customer_post, edit_message
@@ -19,6 +20,8 @@ from bot.domain import Attachment
 from bot.ports import Cipher
 
 log = logging.getLogger(__name__)
+
+STALE_AFTER = 2.0  # seconds; Discord gives up on an interaction after 3
 
 
 def minimal_intents() -> discord.Intents:
@@ -45,6 +48,10 @@ class SupportClient(discord.Client):
         self.desk = desk
         self.cipher = cipher  # encrypts temporary access from the private form (AccessButton)
         self.guild_id, self.support_channel_id = guild_id, support_channel_id
+        # ids of messages the bot deleted itself (a pasted secret): Discord reports those deletions
+        # back, and passing them on would delete the redacted copy staff keep
+        self.deleted_by_bot: set[int] = set()
+        self.stale_after = STALE_AFTER
         self.tree: app_commands.CommandTree[SupportClient] = app_commands.CommandTree(self)
         self.tree.on_error = on_tree_error  # type: ignore[method-assign]
         register(self.tree, desk, discord.Object(id=guild_id))
@@ -60,7 +67,7 @@ class SupportClient(discord.Client):
         the core knows whether it belongs to a ticket."""
         if isinstance(channel, discord.Thread):
             return channel.parent_id == self.support_channel_id
-        return isinstance(channel, (discord.PartialMessageable, discord.Object))
+        return isinstance(channel, discord.PartialMessageable)
 
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or message.guild is None or not self.in_support_thread(message.channel):
@@ -92,7 +99,19 @@ class SupportClient(discord.Client):
                               data["content"]))
 
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        if payload.message_id in self.deleted_by_bot:
+            self.deleted_by_bot.discard(payload.message_id)
+            return
         await self._edit(Edit("customer", f"delete:{payload.message_id}", str(payload.message_id), None))
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """A button or form nobody handles (pressed twice, or its view expired or died with a
+        restart) would leave Discord's "interaction failed": answer it with a sentence."""
+        if interaction.type not in (discord.InteractionType.component, discord.InteractionType.modal_submit):
+            return
+        await asyncio.sleep(self.stale_after)  # the handlers answer or defer at once
+        if not interaction.response.is_done():
+            await safe_reply(interaction, label("stale_interaction", lang(interaction)))
 
     async def _edit(self, cmd: Edit) -> None:
         try:

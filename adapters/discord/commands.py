@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 
 from adapters.discord.labels import label, translation
-from adapters.discord.replies import PLATFORM, customer_of, lang, reply, run_for
+from adapters.discord.replies import customer_of, lang, reply, run_for
 from adapters.discord.views import LinkModal, TicketModal
 from bot.actions import customer_close
 from bot.commands import Customer, CustomerClose, OpenTicket
@@ -51,6 +51,17 @@ async def licensed_products(desk: Desk, who: Customer) -> list[tuple[str, str]]:
     return [(p.sku, p.name) for p in products if p is not None]
 
 
+def catalogue(desk: Desk) -> list[tuple[str, str]]:
+    """(sku, name) of every product supported."""
+    return [(p.sku, p.name) for p in desk.policy.products.values()]
+
+
+def resolve_product(desk: Desk, typed: str) -> str | None:
+    """The sku of a product chosen from the autocomplete, or typed as its sku or name."""
+    wanted = typed.strip().lower()
+    return next((sku for sku, name in catalogue(desk) if wanted in (sku, name.lower())), None)
+
+
 async def precheck_open(desk: Desk, who: Customer, product: str, magento: str, module: str) -> None:
     """Refuse before the form when we already can: unlinked, or versions that will not pass."""
     async with desk.uow() as uow:
@@ -70,21 +81,25 @@ def register(tree: app_commands.CommandTree[Any], desk: Desk, guild: discord.abc
     @app_commands.describe(product=_l("opt_product"), magento=_l("opt_magento"), module=_l("opt_module"))
     async def open_(interaction: discord.Interaction[Any], product: str, magento: str, module: str) -> None:
         who = customer_of(interaction)
+        sku = resolve_product(desk, product)
+        if sku is None:  # typed instead of chosen: say so now, not after the whole form
+            await reply(interaction, label("unknown_product", who.locale, product=product[:100]))
+            return
         try:
-            await precheck_open(desk, who, product, magento, module)
+            await precheck_open(desk, who, sku, magento, module)
         except Refusal as refusal:
             await reply(interaction, render(refusal.text, who.locale))
             return
-        await interaction.response.send_modal(TicketModal(desk, who.locale, product, magento, module))
+        await interaction.response.send_modal(TicketModal(desk, who.locale, sku, magento, module))
 
     @open_.autocomplete("product")
     async def product_choices(interaction: discord.Interaction[Any],
                               current: str) -> list[app_commands.Choice[str]]:
         try:
             owned = await asyncio.wait_for(licensed_products(desk, customer_of(interaction)), AUTOCOMPLETE_BUDGET)
-        except Exception:  # slow or failing licence source: no suggestions rather than no answer
+        except Exception:  # slow or failing licence source: every product (the core checks the licence)
             log.warning("product autocomplete failed", exc_info=True)
-            return []
+            owned = catalogue(desk)
         typed = current.strip().lower()
         return [app_commands.Choice(name=name[:100], value=sku) for sku, name in owned
                 if typed in name.lower() or typed in sku][:25]
@@ -115,4 +130,4 @@ async def on_tree_error(interaction: discord.Interaction[Any], error: app_comman
         log.exception("could not apologise for interaction %s", interaction.id)
 
 
-__all__ = ["PLATFORM", "LabelTranslator", "licensed_products", "on_tree_error", "register"]
+__all__ = ["LabelTranslator", "catalogue", "licensed_products", "on_tree_error", "register", "resolve_product"]

@@ -6,17 +6,20 @@ import io
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
 import discord
 
 from adapters.discord.labels import label, say
-from adapters.discord.views import access_view, close_view
+from adapters.discord.views import ticket_buttons
 from bot.desk import Desk
 from bot.domain import Attachment, Message, Ticket
 from bot.ports import Delivery, RetryLater, Undeliverable
 from bot.texts import Text
+
+if TYPE_CHECKING:
+    from adapters.discord.client import SupportClient
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +71,7 @@ def platform_errors(action: str) -> Iterator[None]:
 class DiscordCustomerPort:
     """See THE OUTBOX CONTRACT in bot/effects.py for the actions and what each returns."""
 
-    def __init__(self, client: discord.Client, desk: Desk, support_channel_id: int,
+    def __init__(self, client: SupportClient, desk: Desk, support_channel_id: int,
                  fetch_file: FileFetcher | None = None) -> None:
         self.client, self.desk, self.support_channel_id = client, desk, support_channel_id
         # staff files may need credentials (Slack private URLs): the composition root can inject them
@@ -96,31 +99,20 @@ class DiscordCustomerPort:
         thread = self._existing_thread(channel, ticket) or await channel.create_thread(
             name=thread_name(ticket), type=discord.ChannelType.private_thread, invitable=False,
             auto_archive_duration=AUTO_ARCHIVE_MINUTES, reason=f"support ticket #{ticket.number}")
-        customer = discord.Object(id=int(ticket.customer_user_id))
-        await thread.add_user(customer)
-        await thread.send(self._addressed(ticket, self._text(d, ticket)),
-                          view=close_view(ticket.number, ticket.locale),
-                          allowed_mentions=discord.AllowedMentions(users=[customer]))
+        await thread.add_user(discord.Object(id=int(ticket.customer_user_id)))
+        await self._send(thread, self._addressed(ticket, self._text(d, ticket)), self._to_customer(ticket),
+                         view=ticket_buttons(ticket.number, ticket.locale, close=True))
         return str(thread.id)
 
     async def _do_post(self, d: Delivery, ticket: Ticket) -> str:
         thread = await self._thread(ticket)
         if d.message is not None:
             return await self._post_answer(thread, ticket, d.message)
-        customer = discord.Object(id=int(ticket.customer_user_id))
-        chunks = split_text(self._addressed(ticket, self._text(d, ticket)))
-        # staff's request for access carries the button opening the private form (under the last chunk)
-        view = access_view(ticket.number, ticket.locale) if d.payload.get("access_form") else None
-        first = None
-        mentions = discord.AllowedMentions(users=[customer])
-        for i, chunk in enumerate(chunks):
-            if view is not None and i == len(chunks) - 1:
-                sent = await thread.send(chunk, allowed_mentions=mentions, view=view)
-            else:
-                sent = await thread.send(chunk, allowed_mentions=mentions)
-            first = first or sent
-        assert first is not None
-        return str(first.id)
+        # the nudge carries the Close button, staff's request for access the button opening the form
+        view = ticket_buttons(ticket.number, ticket.locale, close=bool(d.payload.get("close_button")),
+                              access=bool(d.payload.get("access_form")))
+        return await self._send(thread, self._addressed(ticket, self._text(d, ticket)), self._to_customer(ticket),
+                                view=view)
 
     async def _do_edit(self, d: Delivery, ticket: Ticket) -> None:
         message = self._relayed(d)
@@ -134,8 +126,10 @@ class DiscordCustomerPort:
     async def _do_delete(self, d: Delivery, ticket: Ticket) -> None:
         message = self._relayed(d)
         thread = await self._thread(ticket)
+        message_id = int(message.customer_ref or 0)
+        self.client.deleted_by_bot.add(message_id)  # Discord reports it back: not a deletion by a person
         try:
-            await thread.get_partial_message(int(message.customer_ref or 0)).delete()
+            await thread.get_partial_message(message_id).delete()
         except discord.NotFound:
             pass  # already gone: what we wanted
 
@@ -145,9 +139,8 @@ class DiscordCustomerPort:
             await thread.edit(archived=True, locked=True, reason=f"ticket #{ticket.number} closed")
 
     async def _do_dm(self, d: Delivery, ticket: Ticket) -> str:
-        uid = int(ticket.customer_user_id)
-        user = self.client.get_user(uid) or await self.client.fetch_user(uid)
-        sent = await user.send(self._text(d, ticket)[:MAX_CONTENT], allowed_mentions=discord.AllowedMentions.none())
+        channel = await self.client.create_dm(discord.Object(id=int(ticket.customer_user_id)))
+        sent = await channel.send(self._text(d, ticket)[:MAX_CONTENT], allowed_mentions=discord.AllowedMentions.none())
         return str(sent.id)
 
     # --- helpers -----------------------------------------------------------------------
@@ -161,6 +154,11 @@ class DiscordCustomerPort:
     @staticmethod
     def _addressed(ticket: Ticket, text: str) -> str:
         return f"<@{ticket.customer_user_id}> {text}"
+
+    @staticmethod
+    def _to_customer(ticket: Ticket) -> discord.AllowedMentions:
+        """Only the customer addressed may be pinged (everyone and roles stay off: client default)."""
+        return discord.AllowedMentions(users=[discord.Object(id=int(ticket.customer_user_id))])
 
     @staticmethod
     def _relayed(d: Delivery) -> Message:
@@ -182,8 +180,9 @@ class DiscordCustomerPort:
     async def _thread(self, ticket: Ticket, unarchive: bool = True) -> discord.Thread:
         if not ticket.customer_thread_ref:
             raise Undeliverable(f"ticket #{ticket.number} has no Discord thread")
-        # fetched every time: archived threads drop out of discord.py's cache
-        channel = await self.client.fetch_channel(int(ticket.customer_thread_ref))
+        thread_id = int(ticket.customer_thread_ref)
+        # archived threads drop out of discord.py's cache: fetch the ones it does not hold
+        channel = self.client.get_channel(thread_id) or await self.client.fetch_channel(thread_id)
         if not isinstance(channel, discord.Thread):
             raise Undeliverable(f"{ticket.customer_thread_ref} is not a thread")
         if unarchive and channel.archived:
@@ -193,15 +192,20 @@ class DiscordCustomerPort:
 
     async def _post_answer(self, thread: discord.Thread, ticket: Ticket, message: Message) -> str:
         files, notes = await self._files(message.attachments, thread.guild.filesize_limit, ticket.locale)
-        chunks = split_text("\n".join([self._answer_text(message, ticket), *notes]))
-        first = None
+        text = "\n".join([self._answer_text(message, ticket), *notes])
+        return await self._send(thread, text, discord.AllowedMentions.none(), files=files)
+
+    @staticmethod
+    async def _send(thread: discord.Thread, text: str, mentions: discord.AllowedMentions,
+                    view: discord.ui.View | None = None, files: list[discord.File] | None = None) -> str:
+        """Post text of any length (2,000 characters a message); buttons and files go with the last
+        part. Returns the first part's id, the one edits and deletions address."""
+        chunks = split_text(text)
+        ids = []
         for i, chunk in enumerate(chunks):
-            last = i == len(chunks) - 1
-            sent = await thread.send(chunk, files=files if last else [],
-                                     allowed_mentions=discord.AllowedMentions.none())
-            first = first or sent
-        assert first is not None
-        return str(first.id)
+            extras: dict[str, Any] = {"view": view, "files": files or []} if i == len(chunks) - 1 else {}
+            ids.append((await thread.send(chunk, allowed_mentions=mentions, **extras)).id)
+        return str(ids[0])
 
     async def _files(self, attachments: tuple[Attachment, ...], limit: int,
                      locale: str) -> tuple[list[discord.File], list[str]]:

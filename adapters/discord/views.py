@@ -158,12 +158,6 @@ class CloseButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"tic
         await run_for(interaction, lambda: customer_close(desk, cmd))
 
 
-def close_view(number: int, locale: str) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(CloseButton(number, locale))
-    return view
-
-
 class AccessModal(_Modal):
     """The private form for temporary access: what is typed here goes to the core, encrypted
     there, and is never posted in the thread nor logged."""
@@ -207,8 +201,13 @@ class AccessButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ti
         desk: Desk = client.desk
         cipher: Cipher | None = getattr(client, "cipher", None)
         who = customer_of(interaction)
-        async with desk.uow() as uow:
-            ticket = await uow.tickets.get(self.number)
+        try:
+            async with desk.uow() as uow:
+                ticket = await uow.tickets.get(self.number)
+        except Exception:  # the customer gets a sentence, never silence
+            log.exception("loading ticket #%s for the access form failed", self.number)
+            await safe_reply(interaction, label("apology", who.locale))
+            return
         if ticket is None or (ticket.customer_platform, ticket.customer_user_id) != (who.platform, who.user_id):
             await safe_reply(interaction, label("not_your_button", who.locale))
         elif not ticket.is_open:
@@ -220,7 +219,15 @@ class AccessButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ti
             await interaction.response.send_modal(AccessModal(desk, cipher, who.locale, self.number))
 
 
-def access_view(number: int, locale: str) -> discord.ui.View:
+def ticket_buttons(number: int, locale: str, *, close: bool = False, access: bool = False) -> discord.ui.View | None:
+    """The persistent buttons a post in the ticket thread carries, if any: Close ticket (the
+    summary, the nudge), Send temporary access (staff's request)."""
+    items: list[discord.ui.Item[Any]] = [CloseButton(number, locale)] if close else []
+    if access:
+        items.append(AccessButton(number, locale))
+    if not items:
+        return None
     view = discord.ui.View(timeout=None)
-    view.add_item(AccessButton(number, locale))
+    for item in items:
+        view.add_item(item)
     return view

@@ -15,8 +15,18 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.card import CLAIM, CLOSE, REQUEST_ACCESS, VIEW_ACCESS, escape, truncate
+from adapters.slack.card import (
+    CLAIM,
+    CLOSE,
+    REQUEST_ACCESS,
+    TEXT_LIMIT,
+    VIEW_ACCESS,
+    escape,
+    render_escaped,
+    truncate,
+)
 from adapters.slack.client import DEFAULT_API_URL, make_client, make_ref
+from adapters.slack.markup import to_plain
 from adapters.slack.staff import StaffDirectory
 from bot.access import view_access
 from bot.actions import claim, request_access, staff_close
@@ -27,7 +37,7 @@ from bot.domain import Attachment, CloseReason
 from bot.errors import Refusal
 from bot.ports import Cipher
 from bot.queries import staff_open_tickets, staff_stats, staff_ticket
-from bot.texts import Text, render
+from bot.texts import Text
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +45,9 @@ NOT_STAFF_REPLY = "Only support staff can answer tickets here; your message was 
 NOT_STAFF = "Only support staff can do this."
 APOLOGY = "Sorry, something went wrong on our side; nothing was changed. Please try again in a moment."
 USAGE = "Usage: /tickets | /tickets mine | /tickets stats | /tickets 12 | /tickets 12 request-access"
-ASSIGNEE = re.compile(r"\| ([UW][A-Z0-9]{6,}) \|")
+# the assignee column of a ticket line ("#12 … | status | U0123ABCD | 3h left"): anchored to the
+# line's start and end so that a "| U… |" typed by a customer in a subject stays text
+ASSIGNEE = re.compile(r"^(#\d+ .*)\| ([UW][A-Z0-9]{6,}) \|([^|\n]*)$", re.MULTILINE)
 RELAYED_SUBTYPES = (None, "file_share", "thread_broadcast")
 Reply = Callable[[str], Awaitable[Any]]
 
@@ -49,11 +61,16 @@ async def answer(reply: Reply, work: Callable[[], Awaitable[str | Text | None]])
     except Exception:
         log.exception("Slack listener failed")
         result = APOLOGY
+    await show(reply, result)
+
+
+async def show(reply: Reply, result: str | Text | None) -> None:
+    """Send an answer; a failure to send (rate limit, network) is logged, never raised."""
     if result is None:
         return
-    text = render(result) if isinstance(result, Text) else result
+    text = render_escaped(result) if isinstance(result, Text) else result
     try:
-        await reply(truncate(text, 39000))
+        await reply(truncate(text, TEXT_LIMIT))
     except Exception:
         log.exception("could not answer in Slack")
 
@@ -91,6 +108,9 @@ def build_slack_app(desk: Desk, *, token: str, signing_secret: str | None, staff
             kwargs["thread_ts"] = thread_ts
         await client.chat_postEphemeral(**kwargs)
 
+    async def plain(text: str | None) -> str:
+        return await to_plain(text or "", staff.display_name)
+
     @app.event("message")
     async def on_message(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
         try:
@@ -112,13 +132,13 @@ def build_slack_app(desk: Desk, *, token: str, signing_secret: str | None, staff
         reply = lambda text: ephemeral(channel, user, text, thread_ts)  # noqa: E731
         if who is None:
             if await is_ticket_thread(desk, thread_ref):
-                await reply(NOT_STAFF_REPLY)
+                await show(reply, NOT_STAFF_REPLY)
             return
 
         async def relay() -> Text | None:
             try:
                 return await staff_post(desk, StaffPost(
-                    who, event_id=str(body.get("event_id") or f"{channel}:{ts}"), body=event.get("text") or "",
+                    who, event_id=str(body.get("event_id") or f"{channel}:{ts}"), body=await plain(event.get("text")),
                     message_ref=make_ref(channel, ts), thread_ref=thread_ref,
                     attachments=await slack_attachments(client, event.get("files") or [])))
             except Refusal as refusal:
@@ -132,7 +152,9 @@ def build_slack_app(desk: Desk, *, token: str, signing_secret: str | None, staff
         channel = event.get("channel")
         event_id = str(body.get("event_id") or "")
         if event["subtype"] == "message_deleted":
-            deleted = event.get("deleted_ts")
+            deleted, old = event.get("deleted_ts"), event.get("previous_message") or {}
+            if old.get("bot_id") or old.get("user") == bot_user:
+                return  # our own copy of a customer message: never delete the customer's original
             if channel and deleted and event_id:
                 await edit_message(desk, Edit("staff", event_id, make_ref(channel, deleted), None))
             return
@@ -141,69 +163,59 @@ def build_slack_app(desk: Desk, *, token: str, signing_secret: str | None, staff
             return
         if new.get("text") == old.get("text"):
             return  # a link preview or the parent's reply count, not an edit by a person
-        await edit_message(desk, Edit("staff", event_id, make_ref(channel, new["ts"]), new.get("text") or ""))
+        await edit_message(desk, Edit("staff", event_id, make_ref(channel, new["ts"]), await plain(new.get("text"))))
+
+    async def as_staff(user: str, reply: Reply, work: Callable[[Staff], Awaitable[str | Text | None]]) -> None:
+        """Every command and button: staff only, and the outcome (or refusal) shown to that user."""
+        async def checked() -> str | Text | None:
+            who = await staff.staff(user)
+            return NOT_STAFF if who is None else await work(who)
+
+        await answer(reply, checked)
 
     @app.command("/tickets")
     async def on_tickets(ack: Any, command: dict[str, Any], respond: Any) -> None:
         await ack()
-        reply = lambda text: respond(text=text, response_type="ephemeral")  # noqa: E731
-        who = await staff.staff(command.get("user_id", ""))
-        if who is None:
-            await reply(NOT_STAFF)
-            return
-        await answer(reply, lambda: tickets_command(desk, who, command.get("text") or ""))
+        await as_staff(command.get("user_id", ""), lambda text: respond(text=text, response_type="ephemeral"),
+                       lambda who: tickets_command(desk, who, command.get("text") or ""))
 
-    async def on_action(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any,
-                        work: Callable[[Staff, dict[str, Any]], Awaitable[Text]]) -> None:
-        await ack()
-        reply = lambda text: respond(text=text, response_type="ephemeral", replace_original=False)  # noqa: E731
-        who = await staff.staff((body.get("user") or {}).get("id", ""))
-        if who is None:
-            await reply(NOT_STAFF)
-            return
-        await answer(reply, lambda: work(who, action))
+    def on_button(work: Callable[[Staff, dict[str, Any]], Awaitable[Text]]) -> Callable[..., Awaitable[None]]:
+        async def listener(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+            await ack()
+            reply = lambda text: respond(text=text, response_type="ephemeral", replace_original=False)  # noqa: E731
+            await as_staff((body.get("user") or {}).get("id", ""), reply, lambda who: work(who, action))
 
-    @app.action(CLAIM)
-    async def on_claim(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
-        await on_action(ack, body, action, respond, lambda who, a: claim(desk, Claim(who, int(a["value"]))))
+        return listener
 
-    @app.action(CLOSE)
-    async def on_close(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
-        async def close(who: Staff, a: dict[str, Any]) -> Text:
-            number, reason = a["selected_option"]["value"].split(":", 1)
-            return await staff_close(desk, StaffClose(who, int(number), CloseReason(reason)))
+    async def close(who: Staff, action: dict[str, Any]) -> Text:
+        number, reason = action["selected_option"]["value"].split(":", 1)
+        return await staff_close(desk, StaffClose(who, int(number), CloseReason(reason)))
 
-        await on_action(ack, body, action, respond, close)
-
-    @app.action(REQUEST_ACCESS)
-    async def on_request_access(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
-        await on_action(ack, body, action, respond, lambda who, a: request_access(desk, who, int(a["value"])))
+    app.action(CLAIM)(on_button(lambda who, a: claim(desk, Claim(who, int(a["value"])))))
+    app.action(CLOSE)(on_button(close))
+    app.action(REQUEST_ACCESS)(on_button(lambda who, a: request_access(desk, who, int(a["value"]))))
 
     @app.action(VIEW_ACCESS)
-    async def on_view_access(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+    async def on_view_access(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         """Access in clear goes to this staff member only (chat.postEphemeral), never to the
         response_url nor the channel; the core writes the view to the audit log."""
         await ack()
         user = (body.get("user") or {}).get("id", "")
-        who = await staff.staff(user)
-        if who is None:
-            await respond(text=NOT_STAFF, response_type="ephemeral", replace_original=False)
-            return
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
 
-        async def show() -> str:
+        async def show(who: Staff) -> str:
             if cipher is None:
                 raise RuntimeError("no cipher wired into the Slack app: temporary access cannot be read")
             return escape(await view_access(desk, cipher, who, int(action["value"])))
 
-        await answer(lambda text: ephemeral(channel, user, text), show)
+        await as_staff(user, lambda text: ephemeral(channel, user, text), show)
 
     return app
 
 
 def names(listing: str) -> str:
     """Assignees are Slack user ids in ticket lines ("… | U0123ABCD | …"): show them as names."""
-    return ASSIGNEE.sub(lambda m: f"| <@{m.group(1)}> |", listing)
+    return ASSIGNEE.sub(lambda m: f"{m.group(1)}| <@{m.group(2)}> |{m.group(3)}", listing)
 
 
 async def tickets_command(desk: Desk, who: Staff, text: str) -> str | Text:

@@ -6,8 +6,10 @@ import re
 from datetime import datetime
 from typing import Any
 
+from bot.accounts import last_valid_day
 from bot.domain import STAFF_CLOSE_REASONS, Message, MessageKind, Ticket, TicketStatus
 from bot.policy import Policy
+from bot.texts import Text, render
 
 SECTION_LIMIT = 3000  # characters in a section block's text
 FIELD_LIMIT = 2000  # characters in one section field
@@ -36,8 +38,14 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _safe_cut(text: str, cut: int) -> int:
+    """Move a cut back before an escaped character it would split (`&am|p;`)."""
+    amp = text.rfind("&", max(cut - 5, 0), cut)
+    return amp if amp != -1 and ";" not in text[amp:cut] else cut
+
+
 def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else text[: _safe_cut(text, limit - 1)] + "…"
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
@@ -45,11 +53,26 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     chunks = []
     while len(text) > limit:
         cut = text.rfind("\n", 0, limit)
-        cut = cut if cut > limit // 2 else limit
+        cut = cut if cut > limit // 2 else _safe_cut(text, limit)
         chunks.append(text[:cut])
         text = text[cut:].lstrip("\n")
     chunks.append(text)
     return chunks
+
+
+def escape_params(text: Text) -> Text:
+    """A core Text whose parameters (customer subjects and names among them) are escaped."""
+    return Text(text.key, {k: escape(v) if isinstance(v, str) else v for k, v in text.params.items()})
+
+
+def render_escaped(text: Text) -> str:
+    return render(escape_params(text), "en")
+
+
+def author(name: str | None, fallback: str) -> str:
+    """A display name made safe inside *bold*: no asterisk or line break can end it early."""
+    clean = " ".join(escape(name or "").replace("*", "").split())
+    return f"*{clean or fallback}*"
 
 
 def mention(targets: str) -> str:
@@ -81,7 +104,7 @@ def person(user: str | None) -> str:
 
 def message_text(message: Message) -> str:
     """A relayed message as it appears in the thread, attributed, customer text escaped."""
-    who = f"*{escape(message.author_name or 'Customer')}*"
+    who = author(message.author_name, "Customer")
     role = " (customer)" if message.kind is MessageKind.CUSTOMER else ""
     body = escape(message.body) if message.body else "_(no text)_"
     return f"{who}{role}: {body}"
@@ -95,6 +118,12 @@ def _long_section(label: str, value: str) -> dict[str, Any]:
     head = f"*{label}*\n"
     body = escape(value.strip()) or "-"
     return {"type": "section", "text": {"type": "mrkdwn", "text": head + truncate(body, SECTION_LIMIT - len(head))}}
+
+
+def licence_line(ticket: Ticket, now: datetime) -> str:
+    """The licence's last valid day, as customers are told it (bot.accounts.last_valid_day)."""
+    day = last_valid_day(ticket.licence_expires_at)
+    return f"{day} (expired)" if now >= ticket.licence_expires_at else day
 
 
 def is_overdue(ticket: Ticket, now: datetime) -> bool:
@@ -125,7 +154,7 @@ def card_blocks(ticket: Ticket, policy: Policy, now: datetime) -> list[dict[str,
         {"type": "section", "fields": [
             _field("Customer", f"{escape(ticket.customer_name)} ({escape(ticket.customer_email)})"),
             _field("Product", escape(product.name if product else ticket.product)),
-            _field("Licence expires", f"{cal.local(ticket.licence_expires_at):%Y-%m-%d}"),
+            _field("Licence valid through", licence_line(ticket, now)),
             _field("Versions", f"Magento {escape(ticket.magento_version)}, "
                                f"module {escape(ticket.module_version)}"),
             _field("Answer due", deadline),

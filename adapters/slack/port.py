@@ -14,11 +14,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.card import (
+    TEXT_LIMIT,
     card_blocks,
     escape,
     fallback_text,
     mention,
     message_text,
+    render_escaped,
     split_text,
     truncate,
 )
@@ -26,7 +28,7 @@ from adapters.slack.client import ChannelResolver, make_ref, parse_ref, slack_er
 from bot.desk import Desk
 from bot.domain import Attachment, Message, Ticket
 from bot.ports import Delivery, RetryLater, Undeliverable
-from bot.texts import Text, render
+from bot.texts import Text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,15 +46,20 @@ class SlackStaffPort:
         self.min_interval = min_interval
         self.download_timeout = download_timeout
         self._last_post: dict[str, float] = {}
-        # rows whose text went out but whose files failed: a retry uploads only the files
-        self._posted: dict[int, str] = {}
+        # outbox row -> (first ref, parts posted): a retry after a failed part or upload
+        # posts only what is missing (in memory: a restart may repeat a part, never lose one)
+        self._posted: dict[int, tuple[str | None, int]] = {}
 
     async def deliver(self, delivery: Delivery) -> str | None:
         handler = {"card": self._card, "card_update": self._card_update, "post": self._post,
                    "edit": self._edit, "delete": self._delete, "react": self._react}.get(delivery.action)
         if handler is None:
             raise Undeliverable(f"the Slack port does not know the action {delivery.action!r}")
-        return await handler(delivery)
+        try:
+            return await handler(delivery)
+        except Undeliverable:
+            self._posted.pop(delivery.item_id, None)  # the row is given up: forget its progress
+            raise
 
     # --- calls -------------------------------------------------------------------------
 
@@ -76,9 +83,13 @@ class SlackStaffPort:
         self._last_post[channel] = time.monotonic()
 
     async def _post_text(self, channel: str, text: str, thread_ts: str | None = None,
-                         blocks: list[dict[str, Any]] | None = None) -> str:
-        first: str | None = None
-        for chunk in split_text(text):
+                         blocks: list[dict[str, Any]] | None = None, item_id: int | None = None) -> str:
+        """Post text, in several messages over Slack's limit; returns the first one's ref.
+        Parts already posted for this outbox row are not posted again when it is retried."""
+        first, done = self._posted.get(item_id, (None, 0)) if item_id is not None else (None, 0)
+        for index, chunk in enumerate(split_text(text)):
+            if index < done:
+                continue
             await self._pace(channel)
             kwargs: dict[str, Any] = {"channel": channel, "text": chunk, "unfurl_links": False}
             if thread_ts:
@@ -87,6 +98,8 @@ class SlackStaffPort:
                 kwargs["blocks"] = blocks
             response: Any = await self._call("chat.postMessage", partial(self.client.chat_postMessage, **kwargs))
             first = first or make_ref(response.get("channel") or channel, response["ts"])
+            if item_id is not None:
+                self._posted[item_id] = (first, index + 1)
         assert first is not None
         return first
 
@@ -126,15 +139,14 @@ class SlackStaffPort:
         channel, thread_ts = self._thread(ticket)
         message = delivery.message
         if message is None:
-            text = render(Text.from_dict(delivery.payload["text"]), "en")
+            # a system notice: its parameters may quote the customer (subject, name)
+            text = render_escaped(Text.from_dict(delivery.payload["text"]))
             if delivery.payload.get("mention"):
                 text = f"{mention(str(delivery.payload['mention']))} {text}"
-            return await self._post_text(channel, text, thread_ts)
-        ref = self._posted.get(delivery.item_id)
-        if ref is None:
-            ref = await self._post_text(channel, message_text(message), thread_ts)
-            self._posted[delivery.item_id] = ref
-        if message.attachments:
+        else:
+            text = message_text(message)
+        ref = await self._post_text(channel, text, thread_ts, item_id=delivery.item_id)
+        if message is not None and message.attachments:
             await self._upload(channel, thread_ts, message.attachments)
         self._posted.pop(delivery.item_id, None)
         return ref
@@ -142,7 +154,7 @@ class SlackStaffPort:
     async def _edit(self, delivery: Delivery) -> None:
         message = self._message(delivery)
         channel, ts = parse_ref(message.staff_ref)
-        text = truncate(message_text(message), 39000)
+        text = truncate(message_text(message), TEXT_LIMIT)  # an edit cannot be split
         await self._call("chat.update", lambda: self.client.chat_update(channel=channel, ts=ts, text=text))
         return None
 

@@ -77,7 +77,6 @@ async def start_slack(app: AsyncApp, *, app_token: str | None = None, http_port:
     await runner.setup()
     site = web.TCPSite(runner, host, http_port)
     await site.start()
-    sockets = getattr(site._server, "sockets", None) or []
-    bound = sockets[0].getsockname()[1] if sockets else http_port  # the real port when 0 was asked
+    bound = runner.addresses[0][1] if runner.addresses else http_port  # the real port when 0 was asked
     log.info("Slack events served over HTTP on port %s at %s", bound, EVENTS_PATH)
     return SlackConnection("http", runner=runner, port=bound)

@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.client import ChannelResolver
 from bot.commands import Staff
 from bot.policy import Policy
+from bot.ports import Undeliverable
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +37,6 @@ class StaffDirectory:
         self._fetched_at = float("-inf")
         self._names: dict[str, tuple[str, float]] = {}
         self._lock = asyncio.Lock()
-
-    @classmethod
-    def for_policy(cls, client: AsyncWebClient, policy: Policy, **kwargs: object) -> StaffDirectory:
-        return cls(client, staff_channels(policy), **kwargs)  # type: ignore[arg-type]
 
     async def is_staff(self, user_id: str) -> bool:
         return user_id in await self.members()
@@ -70,7 +67,11 @@ class StaffDirectory:
             return frozenset(response.get("users") or [])
         members: set[str] = set()
         for name in self.channels:
-            channel = await self.resolver.resolve(name)
+            try:
+                channel = await self.resolver.resolve(name)
+            except Undeliverable as exc:  # one wrong name in the policy must not lock everyone out
+                log.warning("staff channel skipped: %s", exc)
+                continue
             cursor: str | None = None
             while True:
                 page = await self.client.conversations_members(channel=channel, limit=1000, cursor=cursor)

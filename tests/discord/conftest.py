@@ -43,6 +43,7 @@ async def rig() -> AsyncIterator[Rig]:
     desk = make_desk(store)
     client = build_discord_client(desk, guild_id=p.GUILD_ID, support_channel_id=p.SUPPORT_ID,
                                   cipher=FernetCipher.ephemeral(), guild_ready_timeout=0.1)
+    client.stale_after = 0.5  # any handler that has not answered by then would be a bug
     await client.login("fake-token")
     task = asyncio.create_task(client.connect(reconnect=False))
     try:

@@ -91,6 +91,8 @@ class FakeDiscord:
         return [c for c in self.calls if c.method == method and re.fullmatch(pattern, c.path)]
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        if event == "MESSAGE_CREATE":  # what the customer posts exists on Discord, as the bot's posts do
+            self.messages[int(data["id"])] = data
         self.seq += 1
         for ws in self.sockets:
             await ws.send_str(json.dumps({"op": 0, "t": event, "s": self.seq, "d": data}))
@@ -207,6 +209,7 @@ class FakeDiscord:
             case "PATCH", ["channels", cid] if int(cid) in self.channels:
                 meta = self.channels[int(cid)]["thread_metadata"]
                 meta.update({k: v for k, v in body.items() if k in ("archived", "locked")})
+                await self.dispatch("THREAD_UPDATE", self.channels[int(cid)])
                 return as_json(self.channels[int(cid)])
             case "POST", ["channels", cid, "messages"]:
                 return as_json(self._store(p.snowflake(), int(cid), p.BOT, body, files))
@@ -215,6 +218,7 @@ class FakeDiscord:
                 return as_json(self.messages[int(mid)])
             case "DELETE", ["channels", cid, "messages", mid] if int(mid) in self.messages:
                 del self.messages[int(mid)]
+                await self.dispatch("MESSAGE_DELETE", {"id": mid, "channel_id": cid, "guild_id": str(p.GUILD_ID)})
                 return web.Response(status=204)
             case "POST", ["users", "@me", "channels"]:
                 return as_json({"id": str(body["recipient_id"]) + "1", "type": 1,
@@ -232,6 +236,11 @@ class FakeDiscord:
                          components=body.get("components") or [], flags=body.get("flags") or 0)
         self.messages[mid] = data
         return data
+
+    async def archive_idle(self, thread_id: int) -> None:
+        """Discord archives a thread nobody wrote in for a while (and tells the bot)."""
+        self.channels[thread_id]["thread_metadata"]["archived"] = True
+        await self.dispatch("THREAD_UPDATE", self.channels[thread_id])
 
     def posts_in(self, channel_id: int) -> list[Call]:
         return self.find("POST", f"/channels/{channel_id}/messages")

@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from bot.actions import request_access
 from tests.core_helpers import BOB
 from tests.discord import payloads as p
 from tests.discord.conftest import Rig
 from tests.discord.flows import ALICE, CAROL, EPHEMERAL, link_core
 from tests.discord.test_discord_thread import opened
+from tests.fakes import FakeStore
 
 PASSWORD = "Disc0rd-form-secret-77"
 FORM = ["https://shop.example.com/admin", "vendor-support", PASSWORD, "2FA off for this user", "2026-12-10"]
@@ -75,3 +78,15 @@ async def test_a_bad_date_is_refused_with_the_format(rig: Rig) -> None:
     await rig.fake.interact(submit)
     assert "is not a date: write the last day" in await rig.fake.reply_text(submit)
     assert not rig.store.state.access
+
+
+async def test_a_failing_database_gets_an_apology_not_silence(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    number, thread, message = await request(rig)
+
+    def down(self: FakeStore) -> None:
+        raise ConnectionError("database down")
+
+    monkeypatch.setattr(FakeStore, "__call__", down)
+    press = p.button_press(f"ticket:access:{number}", message, ALICE, channel_id=thread)
+    [callback] = await rig.fake.interact(press)
+    assert callback.body["data"]["content"].startswith("Sorry, something went wrong on our side")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from bot.ports import LicenceUnavailable
 from tests.discord import payloads as p
 from tests.discord.conftest import Rig
 from tests.discord.flows import ALICE, CAROL, EPHEMERAL, link, link_core
@@ -69,3 +72,16 @@ async def test_product_autocomplete_offers_the_customers_licensed_products(rig: 
     assert [c["value"] for c in callback.body["data"]["choices"]] == ["one-step-checkout"]
     [callback] = await rig.fake.interact(p.autocomplete(CAROL, ""))  # not linked: nothing to offer
     assert callback.body["data"]["choices"] == []
+
+
+async def test_product_autocomplete_offers_the_catalogue_when_the_licence_source_fails(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    await link_core(rig, ALICE, "alice@example.com", "SEO-ALICE")
+
+    async def unavailable(email: str) -> list[object]:
+        raise LicenceUnavailable("licence server down")
+
+    monkeypatch.setattr(rig.desk.licences, "for_email", unavailable)
+    [callback] = await rig.fake.interact(p.autocomplete(ALICE, "s"))
+    names = {c["name"] for c in callback.body["data"]["choices"]}
+    assert "SEO Suite" in names  # the core checks the licence when the form is sent

@@ -6,7 +6,7 @@ from bot.opening import open_ticket as core_open
 from tests.core_helpers import form
 from tests.discord import payloads as p
 from tests.discord.conftest import Rig
-from tests.discord.flows import ALICE, CAROL, EPHEMERAL, customer, link_core, open_command, open_ticket
+from tests.discord.flows import ALICE, CAROL, EPHEMERAL, FORM, customer, link_core, open_command, open_ticket
 
 
 async def test_refused_before_the_form_when_not_linked_or_versions_are_wrong(rig: Rig) -> None:
@@ -111,3 +111,39 @@ async def test_the_thread_name_is_cut_at_100_characters(rig: Rig) -> None:
     await rig.dispatcher.run_once()
     [created] = rig.fake.find("POST", rf"/channels/{p.SUPPORT_ID}/threads")
     assert len(created.body["name"]) == 100
+
+
+async def test_a_product_typed_instead_of_chosen_is_resolved_or_refused_before_the_form(rig: Rig) -> None:
+    await link_core(rig, ALICE, "alice@example.com", "SEO-ALICE")
+    _, callback = await open_command(rig, ALICE, product="checkout")
+    assert callback["type"] == 4 and callback["data"]["flags"] & EPHEMERAL
+    assert callback["data"]["content"].startswith("'checkout' is not one of our extensions")
+    command, callback = await open_command(rig, ALICE, product="seo suite")  # the name, not the sku
+    assert callback["type"] == 9
+    submit = p.modal_submit(callback["data"], list(FORM.values()), ALICE)
+    await rig.fake.interact(submit)
+    await rig.fake.reply_text(submit)
+    assert [t.product for t in rig.store.state.tickets.values()] == ["seo-suite"]
+
+
+async def test_a_suggestion_button_pressed_again_or_after_expiry_gets_a_sentence(rig: Rig) -> None:
+    _, message = await manual_suggested(rig)
+    anyway = button(message, "Open the ticket anyway")
+    first = p.button_press(anyway, message, ALICE)
+    await rig.fake.interact(first)
+    await rig.fake.reply_text(first)
+    again = p.button_press(anyway, message, ALICE)  # a double click, or the view is gone (timeout, restart)
+    [callback] = await rig.fake.interact(again)
+    assert callback.body["data"]["flags"] & EPHEMERAL
+    assert callback.body["data"]["content"].startswith("This button or form has expired")
+    assert len(rig.store.state.tickets) == 1
+
+
+async def test_a_form_submitted_after_a_restart_gets_a_sentence(rig: Rig) -> None:
+    await link_core(rig, ALICE, "alice@example.com", "SEO-ALICE")
+    _, callback = await open_command(rig, ALICE)
+    stale = {**callback["data"], "custom_id": "a-modal-this-process-never-sent"}
+    submit = p.modal_submit(stale, list(FORM.values()), ALICE, "fr")
+    [answer] = await rig.fake.interact(submit)
+    assert answer.body["data"]["content"].startswith("Ce bouton ou ce formulaire a expiré")
+    assert rig.store.state.tickets == {}

@@ -12,7 +12,7 @@ from bot.ports import Delivery, RetryLater, Undeliverable
 from bot.texts import Text
 from tests.discord import payloads as p
 from tests.discord.conftest import Rig
-from tests.discord.flows import ALICE, link_core, open_ticket
+from tests.discord.flows import ALICE, eventually, link_core, open_ticket
 
 
 async def ticket_with_thread(rig: Rig) -> Ticket:
@@ -43,7 +43,7 @@ async def test_rate_limits_and_server_errors_mean_retry_later(rig: Rig) -> None:
 
 async def test_a_missing_thread_or_permission_is_undeliverable(rig: Rig) -> None:
     ticket = await ticket_with_thread(rig)
-    rig.fake.fail_next("GET", f"/channels/{ticket.customer_thread_ref}", 403,
+    rig.fake.fail_next("POST", f"/channels/{ticket.customer_thread_ref}/messages", 403,
                        {"message": "Missing Access", "code": 50001})
     with pytest.raises(Undeliverable, match="permission"):
         await rig.port.deliver(notice(ticket))
@@ -86,3 +86,24 @@ def test_invite_url_asks_for_exactly_the_permissions_used() -> None:
             "manage_threads", "read_message_history", "attach_files", "embed_links", "manage_messages"}
     assert {name for name, on in perms if on} == used
     assert not perms.administrator and not perms.mention_everyone and discord.Permissions.none() != perms
+
+
+async def test_the_nudge_carries_the_close_button(rig: Rig) -> None:
+    ticket = await ticket_with_thread(rig)
+    nudge = Delivery(99, "post", {"text": Text("nudge", {"number": ticket.number}).as_dict(), "close_button": True},
+                     ticket, None)
+    await rig.port.deliver(nudge)
+    posted = rig.fake.posts_in(int(ticket.customer_thread_ref or 0))[-1].body
+    assert posted["content"].startswith(f"<@{ALICE['id']}> Has your question in ticket #{ticket.number}")
+    [close] = [b for row in posted["components"] for b in row["components"]]
+    assert close["custom_id"] == f"ticket:close:{ticket.number}"
+    await rig.port.deliver(notice(ticket))
+    assert not rig.fake.posts_in(int(ticket.customer_thread_ref or 0))[-1].body.get("components")
+
+
+async def test_a_thread_in_the_cache_is_not_fetched_again(rig: Rig) -> None:
+    ticket = await ticket_with_thread(rig)
+    thread = int(ticket.customer_thread_ref or 0)
+    await eventually(lambda: rig.client.get_channel(thread))
+    await rig.port.deliver(notice(ticket))
+    assert not rig.fake.find("GET", rf"/channels/{thread}")

@@ -85,9 +85,11 @@ async def test_a_staff_answer_is_posted_under_the_name_pinging_no_one(rig: Rig) 
 
 async def test_a_long_answer_is_split_and_an_archived_thread_unarchived(rig: Rig) -> None:
     number, thread = await opened(rig)
-    rig.fake.channels[thread]["thread_metadata"]["archived"] = True  # Discord archived it when idle
+    await rig.fake.archive_idle(thread)
+    await eventually(lambda: rig.client.get_channel(thread) is None)  # archived threads leave the cache
     await staff_post(rig.desk, StaffPost(BOB, "ev-1", "word " * 900, "slack-1", ticket_number=number))
     await rig.dispatcher.run_once()
+    [fetch] = rig.fake.find("GET", rf"/channels/{thread}")  # fetched again: no longer in the cache
     [unarchive] = rig.fake.find("PATCH", rf"/channels/{thread}")
     assert unarchive.body["archived"] is False
     posts = rig.fake.posts_in(thread)[1:]
@@ -135,3 +137,24 @@ async def test_close_status_and_list_commands_only_for_the_own_tickets(rig: Rig)
     await rig.fake.interact(close)
     assert await rig.fake.reply_text(close) == f"Le ticket #{number} est fermé."
     assert not rig.store.state.tickets[number].is_open
+
+
+async def test_a_pasted_secret_is_deleted_in_the_thread_and_the_customer_told(rig: Rig) -> None:
+    number, thread = await opened(rig)
+    secret = "Zq8!vT3#pLm2"
+    pasted = p.message(p.snowflake(), thread, ALICE, f"admin login: alice, password: {secret} thanks")
+    await rig.fake.dispatch("MESSAGE_CREATE", pasted)
+    await eventually(lambda: customer_bodies(rig))
+    await rig.dispatcher.run_once()
+    assert rig.fake.find("DELETE", rf"/channels/{thread}/messages/{pasted['id']}")
+    assert int(pasted["id"]) not in rig.fake.messages
+    told = rig.fake.posts_in(thread)[-1].body
+    assert told["content"].startswith(f"<@{ALICE['id']}> Alice, your message contained what looks like a secret")
+    assert secret not in told["content"] and "[redacted: password]" in told["content"]
+    # Discord reports the bot's own deletion like any other: it must not delete the redacted copy for staff
+    await rig.fake.dispatch("MESSAGE_CREATE", p.message(p.snowflake(), thread, ALICE, "marker"))
+    await eventually(lambda: "marker" in customer_bodies(rig))
+    await rig.dispatcher.run_once()
+    [kept] = [m for m in rig.store.state.messages.values() if m.customer_ref == pasted["id"]]
+    assert not kept.deleted
+    assert "delete" not in rig.staff.actions()

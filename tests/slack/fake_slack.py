@@ -30,7 +30,8 @@ class FakeSlack:
         self.files: dict[str, tuple[bytes, str]] = {}  # served at GET /files/<name>
         self.file_auth: list[str | None] = []  # Authorization header of each file download
         self.rate_limit: list[str] = []  # Retry-After values for the next chat.postMessage calls
-        self.errors: dict[str, list[str]] = {}  # method -> Slack error codes to answer next
+        # method -> Slack error codes to answer next; None lets that call succeed
+        self.errors: dict[str, list[str | None]] = {}
         self.envelopes: list[dict[str, Any]] = []  # Socket Mode envelopes sent after hello
         self.ws_received: list[dict[str, Any]] = []
         self._ts = 0
@@ -101,6 +102,8 @@ class FakeSlack:
                                      headers={"Retry-After": retry_after})
         if self.errors.get(method):
             error = self.errors[method].pop(0)
+            if error is None:
+                return web.json_response({"ok": True, **self._answer(method, params)})
             if error == "http500":
                 return web.json_response({"ok": False, "error": "internal_error"}, status=500)
             return web.json_response({"ok": False, "error": error})

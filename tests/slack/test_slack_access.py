@@ -43,9 +43,10 @@ async def test_view_access_is_an_ephemeral_for_that_staff_member_only(h: Harness
 
 async def test_view_access_is_refused_to_non_staff(h: Harness) -> None:
     n = await with_access(h)
-    await h.action({**VIEW, "value": str(n)}, user="U0000EVE")  # Eve is not in the product channel
-    assert h.fake.responses[-1]["text"] == "Only support staff can do this."
-    assert h.fake.called("chat.postEphemeral") == []
+    await h.action({**VIEW, "value": str(n)}, user="U0000EVE", answered=False)  # Eve is not staff
+    await eventually(lambda: h.fake.called("chat.postEphemeral"))
+    [shown] = h.fake.called("chat.postEphemeral")
+    assert (shown["user"], shown["text"]) == ("U0000EVE", "Only support staff can do this.")
     assert not [e for e in h.store.state.audit if e.action == "access_viewed"]
 
 

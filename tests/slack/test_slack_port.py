@@ -31,7 +31,7 @@ async def test_card_is_posted_in_the_resolved_channel_with_every_field(h: Harnes
     text = json.dumps(card["blocks"])
     ticket = h.ticket(n)
     assert ticket.sla_due_at is not None
-    for expected in (f"#{n} Sitemap is empty", "Alice", "alice@example.com", "SEO Suite", "2027-06-01",
+    for expected in (f"#{n} Sitemap is empty", "Alice", "alice@example.com", "SEO Suite", "2027-05-31",
                      "Magento 2.4.6", "module 1.3.0", "The XML sitemap has no products.",
                      "Generate the sitemap in admin.", "Upgraded to 1.3.0 yesterday.",
                      h.desk.policy.calendar.format_local(ticket.sla_due_at), "Waiting for staff", "unassigned",
