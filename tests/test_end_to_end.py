@@ -142,9 +142,9 @@ async def test_a_ticket_travels_from_discord_to_slack_and_back(world: World) -> 
     answers = await deliver_until(w.dispatcher, lambda: [c for c in w.discord.posts_in(thread)
                                                          if "(support)" in c.body.get("content", "")])
     [answer] = answers
-    assert answer.body["content"] == "**Bob** (support): @everyone please regenerate it in admin"
-    mentions = answer.body["allowed_mentions"]
-    assert mentions["parse"] == [] and not mentions.get("users") and not mentions.get("roles")
+    assert answer.body["content"] == f"<@{ALICE['id']}> **Bob** (support): @everyone please regenerate it in admin"
+    mentions = answer.body["allowed_mentions"]  # the customer is notified; @everyone pings no one
+    assert mentions["parse"] == [] and mentions["users"] == [int(ALICE["id"])] and not mentions.get("roles")
     [reaction] = w.slack.called("reactions.add")  # Slack shows the answer was delivered
     assert (reaction["channel"], reaction["timestamp"], reaction["name"]) == ("C0SEO", reply["ts"],
                                                                                "white_check_mark")

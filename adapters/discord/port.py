@@ -193,7 +193,9 @@ class DiscordCustomerPort:
     async def _post_answer(self, thread: discord.Thread, ticket: Ticket, message: Message) -> str:
         files, notes = await self._files(message.attachments, thread.guild.filesize_limit, ticket.locale)
         text = "\n".join([self._answer_text(message, ticket), *notes])
-        return await self._send(thread, text, discord.AllowedMentions.none(), files=files)
+        # addressed to the customer so Discord notifies them whatever their thread settings;
+        # nothing else in the staff text can ping (everyone, roles and other users stay off)
+        return await self._send(thread, self._addressed(ticket, text), self._to_customer(ticket), files=files)
 
     @staticmethod
     async def _send(thread: discord.Thread, text: str, mentions: discord.AllowedMentions,

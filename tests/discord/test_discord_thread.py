@@ -72,8 +72,9 @@ async def test_a_staff_answer_is_posted_under_the_name_pinging_no_one(rig: Rig) 
                                          ticket_number=number, attachments=(shot,)))
     await rig.dispatcher.run_once()
     answer = rig.fake.posts_in(thread)[-1]
-    assert answer.body["content"] == "**Bob** (support): @everyone try <@&1> now"
-    assert answer.body["allowed_mentions"]["parse"] == [] and not answer.body["allowed_mentions"].get("users")
+    assert answer.body["content"] == f"<@{ALICE['id']}> **Bob** (support): @everyone try <@&1> now"
+    mentions = answer.body["allowed_mentions"]  # only the customer addressed is pinged
+    assert mentions["parse"] == [] and mentions["users"] == [int(ALICE["id"])] and not mentions.get("roles")
     assert answer.files == {"shot.png": b"\x89PNG fake"}  # copied, not linked
     relayed = [m for m in rig.store.state.messages.values() if m.kind is MessageKind.STAFF][0]
     assert relayed.customer_ref == rig.fake.messages[max(rig.fake.messages)]["id"]
