@@ -99,10 +99,18 @@ class SupportClient(discord.Client):
                               data["content"]))
 
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
-        if payload.message_id in self.deleted_by_bot:
-            self.deleted_by_bot.discard(payload.message_id)
+        await self._deleted(payload.message_id)
+
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        """A moderator's purge: each message is a deletion like any other."""
+        for message_id in sorted(payload.message_ids):
+            await self._deleted(message_id)
+
+    async def _deleted(self, message_id: int) -> None:
+        if message_id in self.deleted_by_bot:
+            self.deleted_by_bot.discard(message_id)
             return
-        await self._edit(Edit("customer", f"delete:{payload.message_id}", str(payload.message_id), None))
+        await self._edit(Edit("customer", f"delete:{message_id}", str(message_id), None))
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         """A button or form nobody handles (pressed twice, or its view expired or died with a

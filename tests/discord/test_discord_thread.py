@@ -159,3 +159,16 @@ async def test_a_pasted_secret_is_deleted_in_the_thread_and_the_customer_told(ri
     [kept] = [m for m in rig.store.state.messages.values() if m.customer_ref == pasted["id"]]
     assert not kept.deleted
     assert "delete" not in rig.staff.actions()
+
+
+async def test_a_moderators_bulk_deletion_is_passed_on(rig: Rig) -> None:
+    _, thread = await opened(rig)
+    first, second = (p.message(p.snowflake(), thread, ALICE, text) for text in ("one", "two"))
+    for msg in (first, second):
+        await rig.fake.dispatch("MESSAGE_CREATE", msg)
+    await eventually(lambda: customer_bodies(rig) == ["one", "two"])
+    await rig.fake.dispatch("MESSAGE_DELETE_BULK", {"ids": [first["id"], second["id"]], "channel_id": str(thread),
+                                                    "guild_id": str(p.GUILD_ID)})
+    await eventually(lambda: all(m.deleted for m in rig.store.state.messages.values() if m.customer_ref))
+    await rig.dispatcher.run_once()
+    assert [a for a in rig.staff.actions() if a == "delete"] == ["delete", "delete"]
