@@ -12,6 +12,7 @@ import json
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot.commands import Customer, Staff
+from bot.customer_tickets import own_open_ticket
 from bot.desk import Desk
 from bot.domain import AccessGrant, Target, Ticket
 from bot.effects import audit, emit
@@ -35,22 +36,6 @@ def _expiry(desk: Desk, valid_until: date) -> datetime:
     """Valid through that whole day in the desk's time zone."""
     end = datetime.combine(valid_until + timedelta(days=1), time(0), tzinfo=desk.policy.calendar.tz)
     return end.astimezone(UTC)
-
-
-async def _customers_ticket(uow: UnitOfWork, who: Customer, number: int | None) -> Ticket:
-    if number is None:
-        identity = await uow.identities.get(who.platform, who.user_id)
-        mine = await uow.tickets.open_for_account(identity.account_id) if identity else []
-        if len(mine) != 1:
-            raise Refusal("which_ticket" if mine else "no_open_ticket",
-                          numbers=", ".join(f"#{t.number}" for t in mine))
-        number = mine[0].number
-    ticket = await uow.tickets.get_for_update(number)
-    if ticket is None or (ticket.customer_platform, ticket.customer_user_id) != (who.platform, who.user_id):
-        raise Refusal("unknown_ticket", number=number)  # never reveal someone else's ticket
-    if not ticket.is_open:
-        raise Refusal("ticket_closed", number=number)
-    return ticket
 
 
 async def access_was_requested(uow: UnitOfWork, ticket_id: int) -> bool:
@@ -81,7 +66,8 @@ async def submit_access(desk: Desk, cipher: Cipher, customer: Customer, ticket_n
     if valid_until > today + timedelta(days=MAX_DAYS):
         raise Refusal("access_too_far", days=MAX_DAYS, latest=(today + timedelta(days=MAX_DAYS)).isoformat())
     async with desk.uow() as uow:
-        ticket = await _customers_ticket(uow, customer, ticket_number)
+        identity = await uow.identities.get(customer.platform, customer.user_id) if ticket_number is None else None
+        ticket = await own_open_ticket(uow, customer, ticket_number, identity.account_id if identity else None)
         assert ticket.id is not None
         if not await access_was_requested(uow, ticket.id):
             raise Refusal("access_not_requested", number=ticket.number)

@@ -8,6 +8,7 @@ from bot import deadlines
 from bot.access import destroy_access
 from bot.accounts import last_valid_day
 from bot.commands import Claim, CustomerClose, Staff, StaffClose
+from bot.customer_tickets import own_open_ticket
 from bot.desk import Desk
 from bot.domain import CloseReason, Target, Ticket
 from bot.effects import audit, emit
@@ -27,7 +28,7 @@ async def open_ticket_for_staff(uow: UnitOfWork, number: int) -> Ticket:
 
 
 async def close_ticket(
-    uow: UnitOfWork, desk: Desk, ticket: Ticket, now: datetime, reason: CloseReason, by: str, customer_text: Text
+    uow: UnitOfWork, ticket: Ticket, now: datetime, reason: CloseReason, by: str, customer_text: Text
 ) -> None:
     """Close for good: tell the customer, lock their thread, update the card, destroy any
     temporary access. Used by every closer."""
@@ -60,7 +61,7 @@ async def staff_close(desk: Desk, cmd: StaffClose) -> Text:
                   "expired_on": last_valid_day(ticket.licence_expires_at),
                   "renew_url": desk.policy.renew_url or "-"}
         text = Text(f"closed_{cmd.reason.value.replace('-', '_')}", params)
-        await close_ticket(uow, desk, ticket, now, cmd.reason, f"staff:{cmd.staff.user_id}", text)
+        await close_ticket(uow, ticket, now, cmd.reason, f"staff:{cmd.staff.user_id}", text)
         await emit(uow, now, Target.STAFF, "post", ticket,
                    text=Text("staff_closed_note", {"staff": cmd.staff.display_name, "reason": cmd.reason.value}))
         await uow.commit()
@@ -72,24 +73,12 @@ async def customer_close(desk: Desk, cmd: CustomerClose) -> Text:
     who = cmd.customer
     async with desk.uow() as uow:
         account_id, _ = await linked_account(uow, who)
-        if cmd.ticket_number is None:
-            mine = await uow.tickets.open_for_account(account_id)
-            if len(mine) != 1:
-                raise Refusal("which_ticket" if mine else "no_open_ticket",
-                              numbers=", ".join(f"#{t.number}" for t in mine))
-            number = mine[0].number
-        else:
-            number = cmd.ticket_number
-        ticket = await uow.tickets.get_for_update(number)
-        if ticket is None or (ticket.customer_platform, ticket.customer_user_id) != (who.platform, who.user_id):
-            raise Refusal("unknown_ticket", number=number)  # never reveal someone else's ticket
-        if not ticket.is_open:
-            raise Refusal("ticket_closed", number=number)
-        text = Text("closed_by_customer", {"number": number})
-        await close_ticket(uow, desk, ticket, now, CloseReason.RESOLVED, f"{who.platform}:{who.user_id}", text)
+        ticket = await own_open_ticket(uow, who, cmd.ticket_number, account_id)
+        text = Text("closed_by_customer", {"number": ticket.number})
+        await close_ticket(uow, ticket, now, CloseReason.RESOLVED, f"{who.platform}:{who.user_id}", text)
         await emit(uow, now, Target.STAFF, "post", ticket, text=Text("customer_closed_note", {"name": ticket.customer_name}))
         await uow.commit()
-    return Text("closed_ok", {"number": number})
+    return Text("closed_ok", {"number": ticket.number})
 
 
 async def request_access(desk: Desk, staff: Staff, number: int) -> Text:

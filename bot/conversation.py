@@ -6,6 +6,7 @@ from datetime import datetime
 
 from bot import deadlines
 from bot.commands import CustomerPost, Edit, StaffPost
+from bot.customer_tickets import the_only_one
 from bot.desk import Desk
 from bot.domain import Message, MessageKind, Target, Ticket, TicketStatus
 from bot.effects import audit, emit
@@ -47,12 +48,7 @@ async def _customer_ticket(uow: UnitOfWork, cmd: CustomerPost) -> Ticket | None:
     if cmd.ticket_number is not None:
         return await uow.tickets.get(cmd.ticket_number)
     identity = await uow.identities.get(who.platform, who.user_id)
-    mine = await uow.tickets.open_for_account(identity.account_id) if identity else []
-    if len(mine) == 1:
-        return mine[0]
-    if not mine:
-        raise Refusal("no_open_ticket")
-    raise Refusal("which_ticket", numbers=", ".join(f"#{t.number}" for t in mine))
+    return the_only_one(await uow.tickets.open_for_account(identity.account_id) if identity else [])
 
 
 async def customer_post(desk: Desk, cmd: CustomerPost) -> Text | None:

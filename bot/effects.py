@@ -10,16 +10,19 @@ from bot.ports import UnitOfWork
 from bot.texts import Text
 
 # The outbox contract. A delivery port receives bot.ports.Delivery(action, payload, ticket,
-# message): `ticket` and `message` are loaded fresh at delivery time, so refs set by earlier
-# deliveries are there. A payload's "text" is a bot.texts.Text dict: render it with
-# bot.texts.render(Text.from_dict(...), ticket.locale). Otherwise `message` carries the content
-# (author_name, body, attachments). A port returns the platform id of what it created.
+# message): `ticket` and `message` are loaded when the row is leased, after every older row of
+# the same ticket and target was delivered, so refs those rows set are there. A payload's "text"
+# is a bot.texts.Text dict: render it with bot.texts.render(Text.from_dict(...), ticket.locale).
+# Otherwise `message` carries the content (author_name, body, attachments). A port returns the
+# platform id of what it created; the dispatcher keeps only the ids noted with "->" below.
 #
 # Target.CUSTOMER (Discord, console):
 #   open_thread  create the ticket's private thread, post payload text (the summary) with a
 #                Close button; return the thread id -> ticket.customer_thread_ref
-#   post         post in the ticket thread: payload text, or `message` (a staff answer, shown
-#                under message.author_name); return the posted message id -> message.customer_ref
+#   post         post in the ticket thread: payload text (payload may ask for a button:
+#                "close_button" Close ticket, "access_form" the temporary-access form), or
+#                `message` (a staff answer, shown under message.author_name, with its files);
+#                return the posted message id -> message.customer_ref
 #   edit/delete  edit/delete message.customer_ref (message.body is the new text)
 #   lock         archive and lock the ticket thread
 #   dm           direct message to ticket.customer_user_id: payload text
@@ -28,13 +31,15 @@ from bot.texts import Text
 #                -> ticket.staff_thread_ref (the card's message is the ticket's thread)
 #   card_update  re-render the card from `ticket` in place
 #   post         post in the ticket's thread: payload text (a system notice; payload may carry
-#                "mention": a user or channel to mention), or `message` (customer message, with
-#                attachments to re-upload); return its id -> message.staff_ref
+#                "mention": user or group ids or "channel:NAME", space-separated), or `message`
+#                (customer message, with attachments to re-upload); return its id -> message.staff_ref
 #   edit/delete  edit/delete message.staff_ref
 #   react        add payload "name" (and remove payload "remove", if any) as a reaction on
-#                message.staff_ref: tells staff their answer was delivered / is being retried
+#                message.staff_ref (no ticket): tells staff their answer was delivered / is
+#                being retried
 # Target.EMAIL:
-#   send         payload "to" and text (first line "Subject: ...", then the body)
+#   send         payload "to" and text (first line "Subject: ...", then the body); returns the
+#                e-mail's Message-ID
 
 
 async def emit(

@@ -111,7 +111,8 @@ class OutboxRepository(Protocol):
         ...
 
     async def next_due_at(self) -> datetime | None:
-        """The earliest next_attempt_at among pending rows (None if none pending)."""
+        """The earliest next_attempt_at among pending rows, a row never tried counting from its
+        created_at (None if none pending)."""
         ...
 
 
@@ -209,8 +210,8 @@ class LicenceSource(Protocol):
 
 @dataclass(frozen=True)
 class Delivery:
-    """One outbox row as a platform port sees it: the action, its data, the ticket's
-    platform references as they are when it is delivered."""
+    """One outbox row as a platform port sees it: the action, its data, and the ticket and
+    message as they were when the row was leased (see the outbox contract in bot/effects.py)."""
 
     item_id: int
     action: str

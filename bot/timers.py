@@ -65,7 +65,7 @@ async def _autoclose_warning(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: d
 
 
 async def _autoclose(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: datetime) -> None:
-    await close_ticket(uow, desk, ticket, now, CloseReason.INACTIVITY, "system",
+    await close_ticket(uow, ticket, now, CloseReason.INACTIVITY, "system",
                        Text("closed_inactivity", _params(desk, ticket, ticket.locale)))
     await emit(uow, now, Target.STAFF, "post", ticket, text=Text("autoclosed_note", _params(desk, ticket)))
 
@@ -137,21 +137,21 @@ async def _sweep_licences(desk: Desk) -> int:
                     # keyed by the expiry's day, so a renewed licence that expires again is told again
                     period = int(ticket.licence_expires_at.timestamp() // 86400)
                     if await uow.reminders.record(ticket.number, "licence_expired", period, now):
-                        fired += await _licence_expired(uow, desk, ticket, now)
+                        await _licence_expired(uow, desk, ticket, now)
+                        fired += 1
                 await uow.tickets.save(ticket)
                 await uow.commit()
         if len(due) < BATCH:
             return fired
 
 
-async def _licence_expired(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: datetime) -> int:
+async def _licence_expired(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: datetime) -> None:
     params = _params(desk, ticket)
     await emit(uow, now, Target.STAFF, "post", ticket, text=Text("licence_expired_note", params),
                mention=f"channel:{ticket.staff_channel}")
     if desk.policy.on_licence_expiry == "close":
-        await close_ticket(uow, desk, ticket, now, CloseReason.LICENCE_EXPIRED, "system",
+        await close_ticket(uow, ticket, now, CloseReason.LICENCE_EXPIRED, "system",
                            Text("closed_licence_expired", params))
-    return 1
 
 
 async def sweep(desk: Desk) -> int:

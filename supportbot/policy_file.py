@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, time, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import holidays as holidays_lib
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -20,9 +18,9 @@ from pydantic import (
     ValidationError,
 )
 
-from bot.calendar import BusinessCalendar, parse_timezone
-from bot.durations import parse_duration
+from bot.calendar import BusinessCalendar
 from bot.policy import ManualPage, Policy, Product, SlaPolicy
+from supportbot import policy_values as values
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # The vendor's published hours, used when the file gives none.
@@ -31,9 +29,6 @@ DEFAULT_HOURS: dict[int, list[tuple[time, time]]] = {
 }
 DEFAULT_TIMEZONE: tzinfo = timezone(timedelta(hours=1))
 _DEFAULT_SLA = SlaPolicy()
-_INTERVAL = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_URL = re.compile(r"https?://\S+")
 
 
 class PolicyError(Exception):
@@ -44,112 +39,19 @@ class PolicyError(Exception):
         self.problems = problems
 
 
-# -- field parsers: each raises ValueError with the message shown after the key --------
-
-
-def _text(value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("must be a non-empty string")
-    return value.strip()
-
-
-def _url(value: object) -> str:
-    if not isinstance(value, str) or not _URL.fullmatch(value.strip()):
-        raise ValueError(f"{value!r} is not an http(s) URL")
-    return value.strip()
-
-
-def _url_or_empty(value: object) -> str:
-    return "" if value == "" else _url(value)
-
-
-def _positive_int(value: object) -> int:
-    if type(value) is not int or value < 1:
-        raise ValueError("must be a positive integer")
-    return value
-
-
-def _duration(value: object) -> timedelta:
-    if not isinstance(value, str):
-        raise ValueError(f'{_shown(value)} is not a duration: write it as a string such as "4h" or "7d"')
-    duration = parse_duration(value)
-    if duration <= timedelta(0):
-        raise ValueError(f"{value!r} must be longer than zero")
-    return duration
-
-
-def _clock(hours: str, minutes: str, *, is_end: bool) -> time | None:
-    h, m = int(hours), int(minutes)
-    if is_end and (h, m) == (24, 0):
-        return time(0)  # the calendar reads an end of 00:00 as midnight at the end of the day
-    return time(h, m) if h < 24 and m < 60 else None
-
-
-def _interval(value: object) -> tuple[time, time]:
-    match = _INTERVAL.fullmatch(value.strip()) if isinstance(value, str) else None
-    start = end = None
-    if match:
-        start = _clock(match[1], match[2], is_end=False)
-        end = _clock(match[3], match[4], is_end=True)
-    if start is None or end is None:
-        raise ValueError(f"{value!r} is not HH:MM-HH:MM")
-    if end != time(0) and start >= end:
-        raise ValueError(f"{value!r}: the start must be before the end")
-    return start, end
-
-
-def _in_order(intervals: list[tuple[time, time]]) -> list[tuple[time, time]]:
-    ends = [(start, time.max if end == time(0) else end) for start, end in intervals]
-    if any(later[0] < earlier[1] for earlier, later in zip(ends, ends[1:], strict=False)):
-        raise ValueError("intervals must be in order and must not overlap")
-    return intervals
-
-
-def _shown(value: object) -> str:
-    """A TOML value as the user wrote it (dates without Python's repr)."""
-    return value.isoformat() if isinstance(value, date | time) else repr(value)
-
-
-def _holiday(value: object) -> date:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and _DATE.fullmatch(value.strip()):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise ValueError(f"{_shown(value)} is not a date (YYYY-MM-DD)")
-
-
-def _timezone(value: object) -> tzinfo:
-    if not isinstance(value, str):
-        raise ValueError(f'{value!r} is not a timezone: write "+01:00" or "Europe/Paris"')
-    return parse_timezone(value)
-
-
-def _country(value: object) -> str | None:
-    if value is None:
-        return None
-    code = _text(value).upper()
-    try:
-        holidays_lib.country_holidays(code, years=[])
-    except NotImplementedError:
-        raise ValueError(f"{value!r} is not a country code known to the holidays package") from None
-    return code
+# -- the file's shape ---------------------------------------------------------------------
 
 
 def _v(parse: Callable[[object], Any]) -> PlainValidator:
+    """A field read by one of supportbot.policy_values' parsers."""
     return PlainValidator(parse)
-
-
-# -- the file's shape ---------------------------------------------------------------------
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, arbitrary_types_allowed=True)
 
 
-_Day = Annotated[list[Annotated[tuple[time, time], _v(_interval)]], AfterValidator(_in_order)]
+_Day = Annotated[list[Annotated[tuple[time, time], _v(values.hours_interval)]], AfterValidator(values.in_order)]
 
 
 class _Hours(_Section):
@@ -163,45 +65,45 @@ class _Hours(_Section):
 
 
 class _Calendar(_Section):
-    timezone: Annotated[tzinfo, _v(_timezone)] = DEFAULT_TIMEZONE
+    timezone: Annotated[tzinfo, _v(values.time_zone)] = DEFAULT_TIMEZONE
     hours: _Hours = Field(default_factory=_Hours)  # absent: DEFAULT_HOURS (see model_fields_set)
-    holidays: list[Annotated[date, _v(_holiday)]] = []
-    country: Annotated[str | None, _v(_country)] = None
+    holidays: list[Annotated[date, _v(values.holiday)]] = []
+    country: Annotated[str | None, _v(values.country)] = None
 
 
 class _Sla(_Section):
-    response: Annotated[timedelta, _v(_duration)] = _DEFAULT_SLA.response
-    warn_before: Annotated[timedelta, _v(_duration)] = _DEFAULT_SLA.warn_before
-    nudge_after: Annotated[timedelta, _v(_duration)] = _DEFAULT_SLA.nudge_after
-    auto_close_after: Annotated[timedelta, _v(_duration)] = _DEFAULT_SLA.auto_close_after
-    auto_close_warning: Annotated[timedelta, _v(_duration)] = _DEFAULT_SLA.auto_close_warning
+    response: Annotated[timedelta, _v(values.duration)] = _DEFAULT_SLA.response
+    warn_before: Annotated[timedelta, _v(values.duration)] = _DEFAULT_SLA.warn_before
+    nudge_after: Annotated[timedelta, _v(values.duration)] = _DEFAULT_SLA.nudge_after
+    auto_close_after: Annotated[timedelta, _v(values.duration)] = _DEFAULT_SLA.auto_close_after
+    auto_close_warning: Annotated[timedelta, _v(values.duration)] = _DEFAULT_SLA.auto_close_warning
 
 
 class _Limits(_Section):
-    open_tickets_per_customer: Annotated[int, _v(_positive_int)] = 5
-    link_attempts_per_hour: Annotated[int, _v(_positive_int)] = 5
+    open_tickets_per_customer: Annotated[int, _v(values.positive_int)] = 5
+    link_attempts_per_hour: Annotated[int, _v(values.positive_int)] = 5
 
 
 class _Desk(_Section):
-    note_prefix: Annotated[str, _v(_text)] = "note:"
+    note_prefix: Annotated[str, _v(values.non_empty_text)] = "note:"
     on_licence_expiry: Literal["close", "warn"] = "close"
-    renew_url: Annotated[str, _v(_url_or_empty)] = ""
-    leads: list[Annotated[str, _v(_text)]] = []
+    renew_url: Annotated[str, _v(values.url_or_empty)] = ""
+    leads: list[Annotated[str, _v(values.non_empty_text)]] = []
     dm_on_answer: bool = False
     email_on_answer: bool = True
     subject_similarity: int = Field(default=85, ge=0, le=100)
 
 
 class _Manual(_Section):
-    title: Annotated[str, _v(_text)]
-    url: Annotated[str, _v(_url)]
-    keywords: list[Annotated[str, _v(_text)]] = []
+    title: Annotated[str, _v(values.non_empty_text)]
+    url: Annotated[str, _v(values.http_url)]
+    keywords: list[Annotated[str, _v(values.non_empty_text)]] = []
 
 
 class _Product(_Section):
-    sku: Annotated[str, _v(_text)]
-    name: Annotated[str, _v(_text)]
-    staff_channel: Annotated[str, _v(_text)]
+    sku: Annotated[str, _v(values.non_empty_text)]
+    name: Annotated[str, _v(values.non_empty_text)]
+    staff_channel: Annotated[str, _v(values.non_empty_text)]
     manual: list[_Manual] = []
 
 
@@ -252,12 +154,12 @@ def _problems(section: str, error: ValidationError) -> list[str]:
         elif kind == "extra_forbidden":
             reason = "unknown key" + (f" (use {', '.join(DAYS)})" if loc[-2:-1] == ("hours",) else "")
         elif kind in _MESSAGES:
-            reason = _MESSAGES[kind] + ("" if kind == "missing" else f", not {_shown(item['input'])}")
+            reason = _MESSAGES[kind] + ("" if kind == "missing" else f", not {values.shown(item['input'])}")
         elif kind == "literal_error":
-            reason = f"must be {item['ctx']['expected']}, not {_shown(item['input'])}"
+            reason = f"must be {item['ctx']['expected']}, not {values.shown(item['input'])}"
         elif kind in _BOUNDS:
             bound = next(iter(item.get("ctx", {}).values()), "?")
-            reason = f"must be {_BOUNDS[kind]} {bound}, not {_shown(item['input'])}"
+            reason = f"must be {_BOUNDS[kind]} {bound}, not {values.shown(item['input'])}"
         else:
             reason = item["msg"]
         if section == "product" and kind == "list_type" and not loc:
