@@ -90,6 +90,7 @@ async def open_ticket(desk: Desk, cmd: OpenTicket) -> Opened:
     cal = desk.policy.calendar
     now = desk.clock.now()
     async with desk.uow() as uow:
+        await uow.accounts.lock(account_id)  # a concurrent open by the same customer waits here
         open_tickets = await uow.tickets.open_for_account(account_id)
         same = _same_subject(desk, form["subject"], open_tickets)
         if same is not None:

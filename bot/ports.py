@@ -32,6 +32,10 @@ class Clock(Protocol):
 class AccountRepository(Protocol):
     async def get(self, account_id: int) -> Account | None: ...
     async def get_or_create(self, email: str) -> Account: ...
+    async def lock(self, account_id: int) -> None:
+        """Hold the account's row until the transaction ends (PostgreSQL), so that two opens
+        by one customer are checked one after the other (one subject, the open-ticket cap)."""
+        ...
 
 
 class IdentityRepository(Protocol):

@@ -68,6 +68,10 @@ class SqlAccountRepository(SqlRepository):
         row = (await self._session.execute(select(accounts).where(accounts.c.email == email))).one()
         return Account(**row_dict(row))
 
+    async def lock(self, account_id: int) -> None:
+        # SQLite ignores FOR UPDATE; its BEGIN IMMEDIATE already serialises writers
+        await self._session.execute(select(accounts.c.id).where(accounts.c.id == account_id).with_for_update())
+
 
 class SqlIdentityRepository(SqlRepository):
     async def get(self, platform: str, user_id: str) -> Identity | None:

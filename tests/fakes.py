@@ -67,6 +67,9 @@ class Accounts(_Repo):
         self.s.accounts[account.id] = account  # type: ignore[index]
         return copy.copy(account)
 
+    async def lock(self, account_id: int) -> None:
+        pass  # one event loop, whole-state commits: nothing to race here
+
 
 class Identities(_Repo):
     async def get(self, platform: str, user_id: str) -> Identity | None:

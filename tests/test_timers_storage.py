@@ -22,6 +22,7 @@ from bot.commands import CustomerPost, StaffPost
 from bot.conversation import customer_post, staff_post
 from bot.desk import Desk
 from bot.domain import CloseReason, Licence, Ticket, TicketStatus
+from bot.errors import Refusal
 from bot.licences import StoredLicences
 from bot.opening import open_ticket
 from bot.policy import Policy
@@ -280,3 +281,30 @@ async def test_a_customer_message_racing_the_autoclose_never_reopens_a_closed_ti
     clock.advance(days=1)
     await sweep(desk)
     assert (await stored(uow_factory, n)).status is TicketStatus.AWAITING_STAFF
+
+
+async def test_concurrent_opens_on_one_subject_give_one_ticket(db_url: str, uow_factory: UnitOfWorkFactory) -> None:
+    """Six processes open the same subject for one customer at once: one ticket, five pointers to it."""
+    await import_licences(uow_factory, *LICENCES)
+    clock = ManualClock(OPENED)
+    await link_account(sql_desk(uow_factory, clock), link())
+    engines = [make_engine(db_url) for _ in range(6)]
+    together = asyncio.Barrier(6)  # every open checks its licence, then all go on at once
+
+    class Together(StoredLicences):
+        async def for_email(self, email: str) -> list[Licence]:
+            found = list(await super().for_email(email))
+            await together.wait()
+            return found
+
+    try:
+        desks = [dataclasses.replace(sql_desk(uow, clock), licences=Together(uow))
+                 for uow in (sql_uow_factory(make_session_factory(e)) for e in engines)]
+        results = await asyncio.gather(*(open_ticket(d, form()) for d in desks), return_exceptions=True)
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    opened = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, Refusal)]
+    assert len(opened) == 1 and len(refused) == 5
+    assert all(r.text.key == "duplicate_subject" and r.text.params["number"] == opened[0].number for r in refused)
