@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(command, args, settings)
     except KeyboardInterrupt:
         return 130
+    except SettingsError as exc:  # found while starting, e.g. a malformed ACCESS_ENCRYPTION_KEY
+        print(f"supportbot: invalid settings:\n{exc}", file=sys.stderr)
+        return 2
     except Exception as exc:
         from supportbot.policy_file import PolicyError
 

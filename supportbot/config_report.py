@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 from bot.durations import format_duration
 from bot.policy import Policy
 from supportbot.policy_file import PolicyError, load_policy
@@ -28,6 +30,17 @@ def policy_path(settings: Settings) -> Path | None:
     return None
 
 
+def access_key_problem(settings: Settings) -> str | None:
+    """What is wrong with ACCESS_ENCRYPTION_KEY, if anything (the key itself is never shown)."""
+    if settings.access_encryption_key is None:
+        return None
+    try:
+        Fernet(settings.access_encryption_key.get_secret_value())
+    except ValueError:
+        return "ACCESS_ENCRYPTION_KEY: not a Fernet key (32 url-safe base64-encoded bytes)"
+    return None
+
+
 def check_config_report(settings: Settings) -> tuple[bool, str]:
     """(ok, text) for `supportbot check-config`: the policy in brief and the settings,
     secrets hidden. Warnings (e.g. no products) do not make it fail."""
@@ -43,6 +56,10 @@ def check_config_report(settings: Settings) -> tuple[bool, str]:
         lines += [f"  {line}" for line in describe_policy(policy)]
     lines.append("Settings")
     lines += [f"  {line}" for line in redacted_summary(settings)]
+    key_problem = access_key_problem(settings)
+    if key_problem:
+        ok = False
+        lines.append(f"  INVALID: {key_problem}")
     warnings = []
     if not settings.slack_enabled and not settings.discord_enabled:
         warnings.append("neither Slack nor Discord is configured: only the console can be used")
@@ -52,6 +69,8 @@ def check_config_report(settings: Settings) -> tuple[bool, str]:
         )
     if settings.discord_enabled and settings.discord_support_channel_id is None:
         warnings.append("DISCORD_SUPPORT_CHANNEL_ID is not set: customers have no support channel")
+    if settings.access_encryption_key is None:
+        warnings.append("ACCESS_ENCRYPTION_KEY is not set: temporary access sent to staff is lost at each restart")
     if settings.licence_api_url is None:
         warnings.append("LICENCE_API_URL is not set: licences come from imported CSV files only")
     lines += [f"Warning: {warning}" for warning in warnings]

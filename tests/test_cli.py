@@ -79,3 +79,15 @@ async def test_the_scheduler_sweeps_at_start() -> None:
     finally:
         scheduler.shutdown(wait=False)
     assert desk.uow.state.tickets[n].close_reason.value == "inactivity"  # type: ignore[attr-defined]
+
+
+def test_a_malformed_access_key_is_reported_without_echoing_it(env: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("ACCESS_ENCRYPTION_KEY", "not-a-fernet-key-zqplantedzq")
+    assert main(["check-config"]) == 1
+    assert main(["console", "--script", str(env / "missing.txt")]) == 2
+    script = env / "empty.txt"
+    script.write_text("")
+    assert main(["console", "--script", str(script)]) == 2  # refused at start, with a sentence
+    out = capsys.readouterr()
+    assert "not a Fernet key" in out.out + out.err and "zqplantedzq" not in out.out + out.err
