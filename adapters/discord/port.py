@@ -45,6 +45,11 @@ def split_text(text: str, limit: int = MAX_CONTENT) -> list[str]:
     return [*chunks, text] if text or not chunks else chunks
 
 
+def part_ids(message: Message) -> list[int]:
+    """The Discord ids of a relayed message: several when it was split at 2,000 characters."""
+    return [int(part) for part in (message.customer_ref or "").split(",") if part]
+
+
 def thread_name(ticket: Ticket) -> str:
     return f"#{ticket.number} {ticket.subject}".strip()[:THREAD_NAME]
 
@@ -115,23 +120,30 @@ class DiscordCustomerPort:
                                 view=view)
 
     async def _do_edit(self, d: Delivery, ticket: Ticket) -> None:
+        """Rewrite every part of a (possibly split) answer; parts the new text no longer needs go,
+        and a longer text fills the parts there are (the last one cut)."""
         message = self._relayed(d)
         thread = await self._thread(ticket)
-        content = self._answer_text(message, ticket)
-        if len(content) > MAX_CONTENT:
-            content = content[: MAX_CONTENT - 1] + "…"
-        await thread.get_partial_message(int(message.customer_ref or 0)).edit(
-            content=content, allowed_mentions=discord.AllowedMentions.none())
+        ids = part_ids(message)
+        chunks = split_text(self._addressed(ticket, self._answer_text(message, ticket)))
+        if len(chunks) > len(ids):
+            tail = " ".join(chunks[len(ids) - 1:])
+            chunks = chunks[: len(ids) - 1] + [tail if len(tail) <= MAX_CONTENT else tail[: MAX_CONTENT - 1] + "…"]
+        for message_id, chunk in zip(ids, chunks, strict=False):
+            await thread.get_partial_message(message_id).edit(content=chunk,
+                                                              allowed_mentions=discord.AllowedMentions.none())
+        await self._delete_parts(thread, ids[len(chunks):])
 
     async def _do_delete(self, d: Delivery, ticket: Ticket) -> None:
-        message = self._relayed(d)
-        thread = await self._thread(ticket)
-        message_id = int(message.customer_ref or 0)
-        self.client.deleted_by_bot.add(message_id)  # Discord reports it back: not a deletion by a person
-        try:
-            await thread.get_partial_message(message_id).delete()
-        except discord.NotFound:
-            pass  # already gone: what we wanted
+        await self._delete_parts(await self._thread(ticket), part_ids(self._relayed(d)))
+
+    async def _delete_parts(self, thread: discord.Thread, ids: list[int]) -> None:
+        for message_id in ids:
+            self.client.deleted_by_bot.add(message_id)  # Discord reports it back: not a deletion by a person
+            try:
+                await thread.get_partial_message(message_id).delete()
+            except discord.NotFound:
+                pass  # already gone: what we wanted
 
     async def _do_lock(self, d: Delivery, ticket: Ticket) -> None:
         thread = await self._thread(ticket, unarchive=False)
@@ -201,13 +213,13 @@ class DiscordCustomerPort:
     async def _send(thread: discord.Thread, text: str, mentions: discord.AllowedMentions,
                     view: discord.ui.View | None = None, files: list[discord.File] | None = None) -> str:
         """Post text of any length (2,000 characters a message); buttons and files go with the last
-        part. Returns the first part's id, the one edits and deletions address."""
+        part. Returns the parts' ids, comma-separated: edits and deletions address them all."""
         chunks = split_text(text)
         ids = []
         for i, chunk in enumerate(chunks):
             extras: dict[str, Any] = {"view": view, "files": files or []} if i == len(chunks) - 1 else {}
             ids.append((await thread.send(chunk, allowed_mentions=mentions, **extras)).id)
-        return str(ids[0])
+        return ",".join(str(i) for i in ids)
 
     async def _files(self, attachments: tuple[Attachment, ...], limit: int,
                      locale: str) -> tuple[list[discord.File], list[str]]:

@@ -81,7 +81,7 @@ async def test_a_staff_answer_is_posted_under_the_name_pinging_no_one(rig: Rig) 
     await edit_message(rig.desk, Edit("staff", "ev-2", "slack-1", "corrected"))
     await rig.dispatcher.run_once()
     [edit] = rig.fake.find("PATCH", rf"/channels/{thread}/messages/{relayed.customer_ref}")
-    assert edit.body["content"] == "**Bob** (support): corrected"
+    assert edit.body["content"] == f"<@{ALICE['id']}> **Bob** (support): corrected"
 
 
 async def test_a_long_answer_is_split_and_an_archived_thread_unarchived(rig: Rig) -> None:
@@ -96,6 +96,15 @@ async def test_a_long_answer_is_split_and_an_archived_thread_unarchived(rig: Rig
     posts = rig.fake.posts_in(thread)[1:]
     assert len(posts) == 3 and all(len(c.body["content"]) <= 2000 for c in posts)
     assert rig.store.state.tickets[number].is_open
+    # editing it to something short rewrites the first part and removes the two others
+    await edit_message(rig.desk, Edit("staff", "ev-2", "slack-1", "short now"))
+    await rig.dispatcher.run_once()
+    relayed = [m for m in rig.store.state.messages.values() if m.kind is MessageKind.STAFF][0]
+    first, *rest = relayed.customer_ref.split(",")
+    assert len(rest) == 2
+    [edit] = rig.fake.find("PATCH", rf"/channels/{thread}/messages/{first}")
+    assert edit.body["content"].endswith("**Bob** (support): short now")
+    assert {c.path.rsplit("/", 1)[-1] for c in rig.fake.find("DELETE", rf"/channels/{thread}/messages/\d+")} == set(rest)
 
 
 async def test_close_from_the_button_locks_the_thread_and_later_messages_get_the_pointer(rig: Rig) -> None:
