@@ -49,7 +49,7 @@ class Dispatcher:
         """Lease due rows and load what their delivery needs, in one short transaction."""
         now = self.clock.now()
         async with self.uow() as uow:
-            items = [i for i in await uow.outbox.claim_due(now, limit) if i.target in self.ports]
+            items = await uow.outbox.claim_due(now, limit, targets=list(self.ports))
             if not items:
                 return []  # no commit: it would wake the dispatcher again, forever
             deliveries = []
@@ -139,7 +139,7 @@ class Dispatcher:
             try:
                 attempted = await self.run_once()
                 async with self.uow() as uow:
-                    due = await uow.outbox.next_due_at()
+                    due = await uow.outbox.next_due_at(targets=list(self.ports))
             except Exception:
                 log.exception("outbox dispatcher pass failed; retrying")
                 due = None

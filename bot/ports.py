@@ -6,7 +6,7 @@ the delivery ports (adapters/), tests implement all of them in memory (tests/fak
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, Self
@@ -19,6 +19,7 @@ from bot.domain import (
     Licence,
     Message,
     OutboxItem,
+    Target,
     Ticket,
 )
 
@@ -107,16 +108,18 @@ class OutboxRepository(Protocol):
     async def add(self, item: OutboxItem) -> OutboxItem: ...
     async def get(self, item_id: int) -> OutboxItem | None: ...
     async def save(self, item: OutboxItem) -> None: ...
-    async def claim_due(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
+    async def claim_due(self, now: datetime, limit: int = 50,
+                        targets: Collection[Target] | None = None) -> list[OutboxItem]:
         """Pending rows whose next_attempt_at is null or <= now, oldest first, and only the
         oldest pending row of each (ticket, target) pair (order within a ticket is kept per
         destination, so a Slack outage does not hold back Discord), locked for this
-        transaction (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+        transaction (FOR UPDATE SKIP LOCKED on PostgreSQL). With `targets`, only rows for
+        those (a process serving Slack only leaves Discord's rows to the process that can)."""
         ...
 
-    async def next_due_at(self) -> datetime | None:
-        """The earliest next_attempt_at among pending rows, a row never tried counting from its
-        created_at (None if none pending)."""
+    async def next_due_at(self, targets: Collection[Target] | None = None) -> datetime | None:
+        """The earliest next_attempt_at among pending rows (of `targets`, if given), a row never
+        tried counting from its created_at (None if none pending)."""
         ...
 
 

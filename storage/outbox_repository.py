@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -46,7 +47,8 @@ class SqlOutboxRepository(SqlRepository):
         stmt = update(outbox).where(outbox.c.id == item.id).values(**outbox_values(item))
         await self._session.execute(stmt)
 
-    async def claim_due(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
+    async def claim_due(self, now: datetime, limit: int = 50,
+                        targets: Collection[Target] | None = None) -> list[OutboxItem]:
         older = outbox.alias("older")
         # A row waits while an older row of its ticket and target is pending (due or not),
         # which keeps order per ticket and destination; rows without a ticket go independently.
@@ -62,6 +64,7 @@ class SqlOutboxRepository(SqlRepository):
                 outbox.c.status == _PENDING,
                 or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now),
                 ~has_older_pending,
+                *([outbox.c.target.in_([t.value for t in targets])] if targets is not None else []),
             )
             .order_by(outbox.c.id)
             .limit(limit)
@@ -69,9 +72,11 @@ class SqlOutboxRepository(SqlRepository):
         )
         return [outbox_from_row(r) for r in await self._session.execute(stmt)]
 
-    async def next_due_at(self) -> datetime | None:
+    async def next_due_at(self, targets: Collection[Target] | None = None) -> datetime | None:
         """Earliest next_attempt_at of pending rows; a pending row with none counts as due
         since it was created (so a caller sleeping until then wakes at once)."""
         due = func.coalesce(outbox.c.next_attempt_at, outbox.c.created_at)
         stmt = select(func.min(due, type_=UTCDateTime())).where(outbox.c.status == _PENDING)
+        if targets is not None:
+            stmt = stmt.where(outbox.c.target.in_([t.value for t in targets]))
         return (await self._session.execute(stmt)).scalar_one()

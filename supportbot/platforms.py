@@ -1,7 +1,7 @@
 """`supportbot run` with Slack and/or Discord: adapters, outbox dispatcher and sweep in one loop.
 
-Customers on Discord, staff on Slack. With only one of them configured the other side is the
-console's printer, so a vendor can bring the platforms up one at a time.
+Customers on Discord, staff on Slack. Several processes may share one PostgreSQL, each serving
+what it is configured for (e.g. Slack over HTTP in many, the Discord gateway in one).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any
 import discord
 import yarl
 
-from adapters.console.ports import ConsoleCustomerPort, ConsoleStaffPort
 from adapters.discord.client import build_discord_client
 from adapters.discord.invite import invite_url
 from adapters.discord.port import DiscordCustomerPort
@@ -46,9 +45,9 @@ def point_discord_at(settings: Settings) -> None:
 async def start_platforms(runtime: Runtime) -> dict[Target, DeliveryPort]:
     """Connect what is configured; returns the delivery ports. Connections are closed by runtime.close()."""
     settings, desk = runtime.settings, runtime.desk
-    printer = print
-    ports: dict[Target, DeliveryPort] = {
-        Target.CUSTOMER: ConsoleCustomerPort(printer), Target.STAFF: ConsoleStaffPort(printer, desk)}
+    # Only what is configured gets a port: rows for a platform this process does not serve
+    # stay in the outbox for the process (or the restart) that does, never dropped.
+    ports: dict[Target, DeliveryPort] = {}
     fetch_file = None
     if settings.slack_enabled:
         slack = build_slack(desk, token=_secret(settings.slack_bot_token),
@@ -76,6 +75,9 @@ async def start_platforms(runtime: Runtime) -> dict[Target, DeliveryPort]:
         runtime.closers.append(client.close)
         ports[Target.CUSTOMER] = DiscordCustomerPort(client, desk, settings.discord_support_channel_id,
                                                      fetch_file=fetch_file)
+    for target, name in ((Target.STAFF, "Slack"), (Target.CUSTOMER, "Discord")):
+        if target not in ports:
+            log.warning("%s is not configured in this process: its messages wait in the outbox until it is", name)
     if settings.smtp_host:
         ports[Target.EMAIL] = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.smtp_user,
                                          settings.smtp_password, settings.smtp_tls,

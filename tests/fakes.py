@@ -7,6 +7,7 @@ use case that fails leaves nothing behind, as a real transaction would.
 from __future__ import annotations
 
 import copy
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ from bot.domain import (
     Message,
     OutboxItem,
     OutboxStatus,
+    Target,
     Ticket,
 )
 from bot.ports import Delivery, RetryLater
@@ -173,8 +175,10 @@ class Outbox(_Repo):
     async def save(self, item: OutboxItem) -> None:
         self.s.outbox[item.id] = copy.copy(item)  # type: ignore[index]
 
-    async def claim_due(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
-        pending = sorted((i for i in self.s.outbox.values() if i.status is OutboxStatus.PENDING), key=lambda i: i.id or 0)
+    async def claim_due(self, now: datetime, limit: int = 50,
+                        targets: Collection[Target] | None = None) -> list[OutboxItem]:
+        pending = sorted((i for i in self.s.outbox.values() if i.status is OutboxStatus.PENDING
+                          and (targets is None or i.target in targets)), key=lambda i: i.id or 0)
         seen: set[tuple[int, str]] = set()
         due = []
         for item in pending:
@@ -186,10 +190,10 @@ class Outbox(_Repo):
                 due.append(copy.copy(item))
         return due[:limit]
 
-    async def next_due_at(self) -> datetime | None:
+    async def next_due_at(self, targets: Collection[Target] | None = None) -> datetime | None:
         # as in SQL: a pending row never tried is due since it was created
         times = [i.next_attempt_at or i.created_at for i in self.s.outbox.values()
-                 if i.status is OutboxStatus.PENDING]
+                 if i.status is OutboxStatus.PENDING and (targets is None or i.target in targets)]
         return min(times, default=None)
 
 

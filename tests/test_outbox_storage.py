@@ -74,3 +74,21 @@ async def test_two_dispatchers_on_one_database_deliver_each_row_once(db_url: str
         assert await uow.outbox.next_due_at() is None
     answers = [d.message.body for p in (p1, p2) for d in p[Target.CUSTOMER].delivered if d.message]
     assert sorted(answers, key=lambda b: int(b.split()[-1])) == [f"Answer {i}" for i in range(40)]
+
+
+async def test_a_process_serving_one_platform_leaves_the_others_rows_waiting(uow_factory: UnitOfWorkFactory) -> None:
+    """A Slack-only process must deliver Slack's rows even behind many older Discord rows, and
+    leave Discord's rows for the process that serves Discord."""
+    desk, n = await opened(uow_factory)
+    for i in range(60):  # more than one lease batch of customer-side rows
+        await staff_post(desk, StaffPost(BOB, f"e{i}", f"Answer {i}", f"ts{i}", ticket_number=n))
+    staff_only = RecordingPort("s")
+    await Dispatcher(uow_factory, desk.clock, {Target.STAFF: staff_only}).run_once()  # type: ignore[dict-item]
+    assert staff_only.actions().count("card_update") == 60 and "card" in staff_only.actions()
+    async with uow_factory() as uow:
+        assert await uow.outbox.next_due_at(targets=[Target.STAFF]) is None
+        waiting = await uow.outbox.next_due_at(targets=[Target.CUSTOMER])
+    assert waiting is not None  # the customer side's rows are still there, not dropped
+    discord_side = RecordingPort("c")
+    await Dispatcher(uow_factory, desk.clock, {Target.CUSTOMER: discord_side}).run_once()  # type: ignore[dict-item]
+    assert [d.message.body for d in discord_side.delivered if d.message] == [f"Answer {i}" for i in range(60)]
