@@ -7,11 +7,13 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnClause, String, exists, func, literal_column, or_, select, update
+from sqlalchemy import ColumnClause, String, exists, func, literal_column, or_, select, text, update
 
 from bot.domain import OutboxItem, OutboxStatus, Target
 from storage.models import UTCDateTime, outbox, row_dict
 from storage.repositories import SqlRepository
+
+OUTBOX_CHANNEL = "supportbot_outbox"
 
 # Inline literal rather than a bind parameter: lets the planner match the status index.
 _PENDING: ColumnClause[str] = literal_column(f"'{OutboxStatus.PENDING.value}'", String())
@@ -36,6 +38,9 @@ class SqlOutboxRepository(SqlRepository):
     async def add(self, item: OutboxItem) -> OutboxItem:
         stmt = outbox.insert().values(**outbox_values(item)).returning(outbox.c.id)
         item.id = (await self._session.execute(stmt)).scalar_one()
+        if self._dialect == "postgresql":
+            # delivered at commit (and once per transaction): wakes the dispatchers of other processes
+            await self._session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
         return item
 
     async def get(self, item_id: int) -> OutboxItem | None:

@@ -20,6 +20,7 @@ from bot.outbox import Dispatcher
 from bot.ports import Cipher, Clock, DeliveryPort, LicenceSource, UnitOfWorkFactory
 from storage.engine import make_engine, make_session_factory
 from storage.migrate import upgrade
+from storage.notify import listen_for_outbox
 from storage.uow import sql_uow_factory
 from supportbot.config_report import policy_path
 from supportbot.policy_file import load_policy
@@ -86,8 +87,12 @@ class Runtime:
         self.dispatcher = Dispatcher(self.desk.uow, self.desk.clock, ports, wake=self.store.wake)
         return self.dispatcher
 
-    def run_background(self) -> None:
+    async def run_background(self) -> None:
+        """Deliver continuously, woken by this process's commits and (PostgreSQL) other processes'."""
         assert self.dispatcher is not None
+        stop_listening = await listen_for_outbox(self.store.engine, self.store.wake.set)
+        if stop_listening is not None:
+            self.closers.append(stop_listening)
         self.dispatcher_task = asyncio.create_task(self.dispatcher.run_forever(), name="outbox")
         self.tasks.append(self.dispatcher_task)
 

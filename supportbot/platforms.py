@@ -95,7 +95,7 @@ async def run_platforms(settings: Settings) -> None:
     try:
         ports = await start_platforms(runtime)
         runtime.start_dispatcher(ports)
-        runtime.run_background()
+        await runtime.run_background()
         if settings.health_port:
             health = await start_health(runtime.desk, settings.health_port)
             runtime.closers.append(health.cleanup)
