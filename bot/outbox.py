@@ -34,8 +34,10 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
 
 class Dispatcher:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ports: dict[Target, DeliveryPort],
-                 wake: asyncio.Event | None = None) -> None:
+                 wake: asyncio.Event | None = None, parallel: bool = True) -> None:
         self.uow, self.clock, self.ports = uow, clock, ports
+        # platforms served side by side; the console turns it off for a transcript in a fixed order
+        self.parallel = parallel
         # set by the unit of work after every commit (see supportbot/bootstrap.py)
         self.wake = wake or asyncio.Event()
         self._stopping = False
@@ -45,11 +47,11 @@ class Dispatcher:
         self._stopping = True
         self.wake.set()
 
-    async def _lease(self, limit: int) -> list[Delivery]:
+    async def _lease(self, limit: int, target: Target) -> list[Delivery]:
         """Lease due rows and load what their delivery needs, in one short transaction."""
         now = self.clock.now()
         async with self.uow() as uow:
-            items = await uow.outbox.claim_due(now, limit, targets=list(self.ports))
+            items = await uow.outbox.claim_due(now, limit, targets=[target])
             if not items:
                 return []  # no commit: it would wake the dispatcher again, forever
             deliveries = []
@@ -112,21 +114,28 @@ class Dispatcher:
             return
         column = TICKET_REFS.get((item.target, item.action))
         if column and item.ticket_id:
-            ticket = await uow.tickets.get(item.ticket_id)
-            if ticket is not None:
-                setattr(ticket, column, ref)
-                await uow.tickets.save(ticket)
+            await uow.tickets.set_ref(item.ticket_id, column, ref)
         if item.message_id and item.action == "post":
-            message = await uow.messages.get(item.message_id)
-            if message is not None:
-                setattr(message, "customer_ref" if item.target is Target.CUSTOMER else "staff_ref", ref)
-                await uow.messages.save(message)
+            await uow.messages.set_ref(item.message_id, "customer" if item.target is Target.CUSTOMER else "staff", ref)
 
     async def run_once(self, limit: int = 50) -> int:
-        """Deliver what is due now, until nothing is; returns how many rows were attempted."""
+        """Deliver what is due now, until nothing is; returns how many rows were attempted.
+        Each platform is served by its own loop, so Slack's pacing (a post a second per
+        channel) or an outage never holds back Discord, and the other way round."""
         total = 0
-        while deliveries := await self._lease(limit):
-            for delivery in deliveries:
+        while True:
+            if self.parallel:
+                attempted = sum(await asyncio.gather(*(self._run_target(t, limit) for t in self.ports)))
+            else:
+                attempted = sum([await self._run_target(t, limit) for t in self.ports])
+            if not attempted:
+                return total
+            total += attempted  # again: deliveries may have queued more (e.g. reactions)
+
+    async def _run_target(self, target: Target, limit: int) -> int:
+        total = 0
+        while deliveries := await self._lease(limit, target):
+            for delivery in deliveries:  # in order: rows of one ticket and target keep theirs
                 await self._deliver(delivery)
             total += len(deliveries)
         return total

@@ -178,6 +178,10 @@ class SqlMessageRepository(SqlRepository):
         stmt = update(messages).where(messages.c.id == message.id).values(**message_values(message))
         await self._session.execute(stmt)
 
+    async def set_ref(self, message_id: int, side: str, ref: str) -> None:
+        column = {"customer": messages.c.customer_ref, "staff": messages.c.staff_ref}[side]
+        await self._session.execute(update(messages).where(messages.c.id == message_id).values({column: ref}))
+
     async def by_ref(self, side: str, ref: str) -> Message | None:
         column = _MESSAGE_REF_COLUMNS.get(side)
         if column is None:

@@ -50,6 +50,11 @@ class SqlTicketRepository(SqlRepository):
         stmt = update(tickets).where(tickets.c.id == ticket.id).values(**ticket_values(ticket))
         await self._session.execute(stmt)
 
+    async def set_ref(self, ticket_id: int, column: str, ref: str) -> None:
+        if column not in ("customer_thread_ref", "staff_thread_ref"):
+            raise ValueError(f"not a reference column: {column!r}")
+        await self._session.execute(update(tickets).where(tickets.c.id == ticket_id).values({column: ref}))
+
     async def open_for_account(self, account_id: int) -> list[Ticket]:
         stmt = select(tickets).where(tickets.c.account_id == account_id, _IS_OPEN).order_by(tickets.c.id)
         return await self._all(stmt)

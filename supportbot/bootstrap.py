@@ -82,9 +82,9 @@ class Runtime:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     dispatcher_task: asyncio.Task[Any] | None = None
 
-    def start_dispatcher(self, ports: dict[Target, DeliveryPort]) -> Dispatcher:
+    def start_dispatcher(self, ports: dict[Target, DeliveryPort], parallel: bool = True) -> Dispatcher:
         """The dispatcher over these ports; run_forever() is started by run_background()."""
-        self.dispatcher = Dispatcher(self.desk.uow, self.desk.clock, ports, wake=self.store.wake)
+        self.dispatcher = Dispatcher(self.desk.uow, self.desk.clock, ports, wake=self.store.wake, parallel=parallel)
         return self.dispatcher
 
     async def run_background(self) -> None:

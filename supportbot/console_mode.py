@@ -43,7 +43,7 @@ async def _run(settings: Settings, clock: ManualClock, script: Path | None, writ
             Target.STAFF: ConsoleStaffPort(write, runtime.desk),
             Target.EMAIL: ConsoleMailPort(write),
         }
-        dispatcher = runtime.start_dispatcher(ports)  # type: ignore[arg-type]
+        dispatcher = runtime.start_dispatcher(ports, parallel=False)  # type: ignore[arg-type]  # a transcript in order
         console = Console(runtime.desk, clock, dispatcher, write, sweep=make_sweep(runtime.desk),
                           base_dir=script.parent if script else Path("."), cipher=runtime.cipher)
         if script is not None:

@@ -114,6 +114,9 @@ class Tickets(_Repo):
     async def save(self, ticket: Ticket) -> None:
         self.s.tickets[ticket.number] = copy.copy(ticket)
 
+    async def set_ref(self, ticket_id: int, column: str, ref: str) -> None:
+        setattr(self.s.tickets[ticket_id], column, ref)
+
     def _where(self, pred: Any) -> list[Ticket]:
         return [copy.copy(t) for t in sorted(self.s.tickets.values(), key=lambda t: t.number) if pred(t)]
 
@@ -154,6 +157,9 @@ class Messages(_Repo):
 
     async def save(self, message: Message) -> None:
         self.s.messages[message.id] = copy.copy(message)  # type: ignore[index]
+
+    async def set_ref(self, message_id: int, side: str, ref: str) -> None:
+        setattr(self.s.messages[message_id], "customer_ref" if side == "customer" else "staff_ref", ref)
 
     async def by_ref(self, side: str, ref: str) -> Message | None:
         attr = "customer_ref" if side == "customer" else "staff_ref"

@@ -84,3 +84,26 @@ async def test_customer_message_is_relayed_once_to_staff():
     await dispatcher.run_once()
     posts = [d for d in staff.delivered if d.action == "post"]
     assert len(posts) == 1 and posts[0].message.body == "<!channel> help"
+
+
+async def test_a_slow_platform_does_not_hold_back_the_other():
+    """Slack paces posts (a second per channel) or may hang: Discord deliveries go on meanwhile."""
+    import asyncio
+
+    desk, n, dispatcher, customer, staff, _ = await setup()
+    release = asyncio.Event()
+    recorded = staff.deliver
+
+    async def slow(delivery):  # type: ignore[no-untyped-def]
+        await release.wait()
+        return await recorded(delivery)
+
+    staff.deliver = slow  # type: ignore[method-assign]
+    running = asyncio.create_task(dispatcher.run_once())
+    async with asyncio.timeout(2):
+        while customer.actions() != ["open_thread"]:
+            await asyncio.sleep(0.01)
+    assert staff.actions() == [] and not running.done()  # the card still waits; the thread is there
+    release.set()
+    await running
+    assert staff.actions() == ["card"]
