@@ -3,6 +3,8 @@ stored with its outbox row (one commit), leased, delivered, settled. SQLite by d
 
     python -m bench.relay [--messages 500] [--url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
 
+On PostgreSQL it works in a scratch database created on that server and dropped afterwards.
+
 The port is an in-process recorder, so the figure is the core's and the database's cost alone.
 """
 
@@ -13,8 +15,10 @@ import asyncio
 import statistics
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
+from bench.sweep import scratch_postgres
 from bot.accounts import link_account
 from bot.calendar import BusinessCalendar
 from bot.commands import CustomerPost
@@ -59,6 +63,17 @@ async def measure(url: str, messages: int) -> list[float]:
     return timings
 
 
+async def on_scratch(url: str, messages: int) -> list[float]:
+    if not url.startswith("postgresql"):
+        return await measure(url, messages)
+    name = f"bench_relay_{uuid.uuid4().hex[:8]}"
+    scratch = await scratch_postgres(url, True, name)
+    try:
+        return await measure(scratch, messages)
+    finally:
+        await scratch_postgres(url, False, name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=500)
@@ -66,7 +81,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url or f"sqlite+aiosqlite:///{tmp}/relay.db"
-        timings = asyncio.run(measure(url, args.messages))
+        timings = asyncio.run(on_scratch(url, args.messages))
     timings.sort()
     print(f"relay of {args.messages} customer messages ({url.split(':')[0]}): "
           f"median {statistics.median(timings):.2f} ms, p95 {timings[int(len(timings) * 0.95)]:.2f} ms, "

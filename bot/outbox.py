@@ -41,6 +41,7 @@ class Dispatcher:
         # set by the unit of work after every commit (see supportbot/bootstrap.py)
         self.wake = wake or asyncio.Event()
         self._stopping = False
+        self._queued: set[Target] = set()  # targets this pass's settles queued rows for
 
     def stop(self) -> None:
         """Finish the delivery in hand, then leave run_forever (a clean shutdown)."""
@@ -93,6 +94,7 @@ class Dispatcher:
                 await self._record_ref(uow, item, ref)
                 if relayed_answer:
                     await emit(uow, now, Target.STAFF, "react", None, message, name=DELIVERED, remove=FAILING)
+                    self._queued.add(Target.STAFF)
             else:
                 item.last_error = error[:500]
                 if dead or item.attempts >= MAX_ATTEMPTS:
@@ -105,6 +107,7 @@ class Dispatcher:
                                 item.id, item.target, item.action, item.next_attempt_at, error)
                 if relayed_answer and item.attempts == 1:
                     await emit(uow, now, Target.STAFF, "react", None, message, name=FAILING)
+                    self._queued.add(Target.STAFF)
             await uow.outbox.save(item)
             await uow.commit()
 
@@ -123,14 +126,19 @@ class Dispatcher:
         Each platform is served by its own loop, so Slack's pacing (a post a second per
         channel) or an outage never holds back Discord, and the other way round."""
         total = 0
-        while True:
+        targets = list(self.ports)
+        while targets:
+            self._queued.clear()
             if self.parallel:
-                attempted = sum(await asyncio.gather(*(self._run_target(t, limit) for t in self.ports)))
+                counts = await asyncio.gather(*(self._run_target(t, limit) for t in targets))
             else:
-                attempted = sum([await self._run_target(t, limit) for t in self.ports])
-            if not attempted:
-                return total
-            total += attempted  # again: deliveries may have queued more (e.g. reactions)
+                counts = [await self._run_target(t, limit) for t in targets]
+            total += sum(counts)
+            # look again where rows may be waiting: behind what was just delivered (the next of
+            # a ticket), and where deliveries queued more (reactions to delivered answers)
+            busy = {t for t, n in zip(targets, counts, strict=True) if n}
+            targets = [t for t in self.ports if t in busy or t in self._queued]
+        return total
 
     async def _run_target(self, target: Target, limit: int) -> int:
         total = 0
@@ -138,6 +146,8 @@ class Dispatcher:
             for delivery in deliveries:  # in order: rows of one ticket and target keep theirs
                 await self._deliver(delivery)
             total += len(deliveries)
+            if len(deliveries) < limit:
+                break  # the batch was all there was; run_once's next pass looks again
         return total
 
     async def run_forever(self, idle_poll: float = 5.0) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Self
 
@@ -57,12 +58,16 @@ class SqlUnitOfWork:
         self,
         session_factory: async_sessionmaker[AsyncSession],
         on_commit: Callable[[], None] | None = None,
+        turn: asyncio.Lock | None = None,
     ) -> None:
         self._session_factory = session_factory
         self._on_commit = on_commit
+        self._turn = turn
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
+        if self._turn is not None:
+            await self._turn.acquire()
         session = self._session = self._session_factory()
         self.accounts = SqlAccountRepository(session)
         self.identities = SqlIdentityRepository(session)
@@ -84,6 +89,8 @@ class SqlUnitOfWork:
             await session.rollback()  # a no-op after commit()
         finally:
             await session.close()
+            if self._turn is not None:
+                self._turn.release()
 
     async def commit(self) -> None:
         await self._require_session().commit()
@@ -102,8 +109,14 @@ class SqlUnitOfWork:
 def sql_uow_factory(
     session_factory: async_sessionmaker[AsyncSession],
     on_commit: Callable[[], None] | None = None,
+    one_at_a_time: bool = False,
 ) -> UnitOfWorkFactory:
+    """`one_at_a_time` (for SQLite, which has one writer anyway): this process's transactions
+    queue on an asyncio lock and start the moment the previous one ends, instead of meeting
+    the database lock and polling for it in SQLite's busy handler (a sleep of 1 ms and more)."""
+    turn = asyncio.Lock() if one_at_a_time else None
+
     def make() -> UnitOfWork:
-        return SqlUnitOfWork(session_factory, on_commit)
+        return SqlUnitOfWork(session_factory, on_commit, turn)
 
     return make

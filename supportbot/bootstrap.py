@@ -38,13 +38,13 @@ class Store:
 
 async def open_store(database_url: str, migrate: bool | None = None) -> Store:
     """Engine and unit-of-work factory; SQLite is migrated on start (PostgreSQL by `db upgrade`)."""
-    if migrate is None:
-        migrate = make_url(database_url).get_backend_name() == "sqlite"
-    if migrate:
+    sqlite = make_url(database_url).get_backend_name() == "sqlite"
+    if migrate if migrate is not None else sqlite:
         await upgrade(database_url)
     engine = make_engine(database_url)
     wake = asyncio.Event()
-    return Store(engine, sql_uow_factory(make_session_factory(engine), on_commit=wake.set), wake)
+    uow = sql_uow_factory(make_session_factory(engine), on_commit=wake.set, one_at_a_time=sqlite)
+    return Store(engine, uow, wake)
 
 
 def licence_source(settings: Settings, uow: UnitOfWorkFactory) -> LicenceSource:
