@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from contextvars import ContextVar, Token
 from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,6 +38,9 @@ from storage.repositories import (
 )
 from storage.ticket_repository import SqlTicketRepository
 
+# whether this task is inside a unit of work that holds the process's SQLite turn
+_holding_turn: ContextVar[bool] = ContextVar("holding_sqlite_turn", default=False)
+
 
 class SqlUnitOfWork:
     """`async with uow:` opens a session; commit() commits (then calls `on_commit`);
@@ -63,11 +67,15 @@ class SqlUnitOfWork:
         self._session_factory = session_factory
         self._on_commit = on_commit
         self._turn = turn
+        self._held: Token[bool] | None = None
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
         if self._turn is not None:
+            if _holding_turn.get():  # would wait for itself forever: say so instead
+                raise RuntimeError("a unit of work was opened inside another one on SQLite")
             await self._turn.acquire()
+            self._held = _holding_turn.set(True)
         session = self._session = self._session_factory()
         self.accounts = SqlAccountRepository(session)
         self.identities = SqlIdentityRepository(session)
@@ -89,7 +97,8 @@ class SqlUnitOfWork:
             await session.rollback()  # a no-op after commit()
         finally:
             await session.close()
-            if self._turn is not None:
+            if self._turn is not None and self._held is not None:
+                _holding_turn.reset(self._held)
                 self._turn.release()
 
     async def commit(self) -> None:

@@ -1,4 +1,4 @@
-"""PostgreSQL: an outbox row committed by one process wakes the dispatcher of another at once."""
+"""Storage shared by processes and tasks: PostgreSQL NOTIFY wake-ups, SQLite turn-taking."""
 
 from __future__ import annotations
 
@@ -34,5 +34,18 @@ async def test_sqlite_needs_no_listener(tmp_path) -> None:  # type: ignore[no-un
     store = await open_store(f"sqlite+aiosqlite:///{tmp_path}/n.db")
     try:
         assert await listen_for_outbox(store.engine, store.wake.set) is None
+    finally:
+        await store.engine.dispose()
+
+
+async def test_a_nested_unit_of_work_on_sqlite_fails_instead_of_waiting_forever(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path}/n.db")
+    try:
+        async with store.uow():
+            with pytest.raises(RuntimeError, match="inside another"):
+                async with store.uow():
+                    pass
+        async with store.uow() as uow:  # the turn was given back
+            assert await uow.outbox.next_due_at() is None
     finally:
         await store.engine.dispose()
