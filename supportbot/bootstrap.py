@@ -39,7 +39,9 @@ class Store:
 async def open_store(database_url: str, migrate: bool | None = None) -> Store:
     """Engine and unit-of-work factory; SQLite is migrated on start (PostgreSQL by `db upgrade`)."""
     sqlite = make_url(database_url).get_backend_name() == "sqlite"
-    if migrate if migrate is not None else sqlite:
+    if migrate is None:
+        migrate = sqlite
+    if migrate:
         await upgrade(database_url)
     engine = make_engine(database_url)
     wake = asyncio.Event()

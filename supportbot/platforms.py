@@ -100,7 +100,10 @@ async def run_platforms(settings: Settings) -> None:
             health = await start_health(runtime.desk, settings.health_port)
             runtime.closers.append(health.cleanup)
         scheduler = start_scheduler(runtime.desk)
-        runtime.closers.append(_async(scheduler.shutdown))
+        async def stop_scheduler() -> None:
+            scheduler.shutdown(wait=False)
+
+        runtime.closers.append(stop_scheduler)
         log.info("supportbot is running (Slack: %s, Discord: %s)",
                  "on" if settings.slack_enabled else "off", "on" if settings.discord_enabled else "off")
         await stop.wait()
@@ -110,13 +113,6 @@ async def run_platforms(settings: Settings) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.remove_signal_handler(sig)
-
-
-def _async(fn: Any) -> Any:
-    async def call() -> None:
-        fn(wait=False)
-
-    return call
 
 
 async def print_invite_url(settings: Settings, application_id: int | None) -> int:
