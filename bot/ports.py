@@ -108,6 +108,11 @@ class MessageRepository(Protocol):
         """side is 'customer' or 'staff'; ref the platform id of the message on that side."""
         ...
 
+    async def refs_for_tickets(self, ticket_ids: Collection[int], side: str) -> dict[int, list[str]]:
+        """Every platform reference stored on `side` for these tickets' messages, by ticket id
+        (where a catch-up after downtime resumes reading a thread)."""
+        ...
+
     async def for_ticket(self, ticket_id: int, limit: int = 50) -> list[Message]:
         """The ticket's last `limit` messages, oldest first."""
         ...

@@ -7,6 +7,7 @@ to the plain domain dataclasses explicitly, so no ORM state leaks out.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -189,6 +190,17 @@ class SqlMessageRepository(SqlRepository):
         stmt = select(messages).where(column == ref).order_by(messages.c.id).limit(1)
         row = (await self._session.execute(stmt)).first()
         return message_from_row(row) if row else None
+
+    async def refs_for_tickets(self, ticket_ids: Collection[int], side: str) -> dict[int, list[str]]:
+        column = _MESSAGE_REF_COLUMNS[side]
+        found: dict[int, list[str]] = {}
+        ids = list(ticket_ids)
+        for start in range(0, len(ids), 500):  # bounded IN lists
+            stmt = select(messages.c.ticket_id, column).where(
+                messages.c.ticket_id.in_(ids[start:start + 500]), column.is_not(None))
+            for ticket_id, ref in await self._session.execute(stmt):
+                found.setdefault(ticket_id, []).append(ref)
+        return found
 
     async def for_ticket(self, ticket_id: int, limit: int = 50) -> list[Message]:
         stmt = (

@@ -20,6 +20,7 @@ from adapters.discord.client import build_discord_client
 from adapters.discord.invite import invite_url
 from adapters.discord.port import DiscordCustomerPort
 from adapters.email.smtp import SmtpMailer
+from adapters.slack.catch_up import catch_up_slack
 from adapters.slack.runner import build_slack, start_slack
 from bot.domain import Attachment, Target
 from bot.ports import DeliveryPort
@@ -58,6 +59,9 @@ async def start_platforms(runtime: Runtime) -> dict[Target, DeliveryPort]:
                                        http_port=settings.slack_http_port)
         runtime.closers.append(connection.close)
         ports[Target.STAFF] = slack.port
+        # replies written while the bot was away longer than Slack retries: read from the threads
+        runtime.tasks.append(asyncio.create_task(catch_up_slack(slack.app, slack.client, desk),
+                                                 name="slack-catch-up"))
 
         async def fetch_slack(attachment: Attachment) -> bytes:
             return await slack.download_file(attachment.url)

@@ -17,6 +17,7 @@ from bot.ports import UnitOfWorkFactory
 from storage.engine import make_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.uow import sql_uow_factory
+from tests.e2e_world import world  # noqa: F401 (the end-to-end fixture, for every test module)
 
 POSTGRES_URL_ENV = "TEST_DATABASE_URL"
 

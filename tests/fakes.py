@@ -165,6 +165,14 @@ class Messages(_Repo):
         attr = "customer_ref" if side == "customer" else "staff_ref"
         return next((copy.copy(m) for m in self.s.messages.values() if getattr(m, attr) == ref), None)
 
+    async def refs_for_tickets(self, ticket_ids: Collection[int], side: str) -> dict[int, list[str]]:
+        attr = "customer_ref" if side == "customer" else "staff_ref"
+        found: dict[int, list[str]] = {}
+        for m in self.s.messages.values():
+            if m.ticket_id in ticket_ids and getattr(m, attr):
+                found.setdefault(m.ticket_id, []).append(getattr(m, attr))
+        return found
+
     async def for_ticket(self, ticket_id: int, limit: int = 50) -> list[Message]:
         return [copy.copy(m) for m in self.s.messages.values() if m.ticket_id == ticket_id][-limit:]
 

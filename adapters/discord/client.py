@@ -13,6 +13,7 @@ from adapters.discord.commands import LabelTranslator, on_tree_error, register
 from adapters.discord.labels import label, say
 from adapters.discord.replies import PLATFORM, lang, safe_reply
 from adapters.discord.views import AccessButton, CloseButton
+from bot.catch_up import OpenThread, open_threads
 from bot.commands import Customer, CustomerPost, Edit
 from bot.conversation import customer_post, edit_message
 from bot.desk import Desk
@@ -22,6 +23,7 @@ from bot.ports import Cipher
 log = logging.getLogger(__name__)
 
 STALE_AFTER = 2.0  # seconds; Discord gives up on an interaction after 3
+PLATFORM_SIDE = "customer"  # Discord is the customers' side of a ticket
 
 
 def minimal_intents() -> discord.Intents:
@@ -52,6 +54,7 @@ class SupportClient(discord.Client):
         # back, and passing them on would delete the redacted copy staff keep
         self.deleted_by_bot: set[int] = set()
         self.stale_after = STALE_AFTER
+        self.catching_up: asyncio.Task[int] | None = None
         self.tree: app_commands.CommandTree[SupportClient] = app_commands.CommandTree(self)
         self.tree.on_error = on_tree_error  # type: ignore[method-assign]
         register(self.tree, desk, discord.Object(id=guild_id))
@@ -61,6 +64,44 @@ class SupportClient(discord.Client):
         await self.tree.set_translator(LabelTranslator())
         await self.tree.sync(guild=discord.Object(id=self.guild_id))
         log.info("discord commands synced to guild %s", self.guild_id)
+
+    async def on_ready(self) -> None:
+        """A new gateway session (the start, or a RESUME Discord refused): Discord replays nothing
+        written meanwhile, so read it from the open tickets' threads. A later session restarts it."""
+        if self.catching_up is not None:
+            self.catching_up.cancel()
+        self.catching_up = asyncio.create_task(self.catch_up(), name="discord-catch-up")
+
+    async def close(self) -> None:
+        if self.catching_up is not None:
+            self.catching_up.cancel()
+            await asyncio.gather(self.catching_up, return_exceptions=True)
+        await super().close()
+
+    async def catch_up(self) -> int:
+        """Relay the customer messages of open tickets that no gateway event brought; returns how many."""
+        recovered = 0
+        for thread in await open_threads(self.desk, PLATFORM_SIDE):
+            try:
+                recovered += await self._catch_up_thread(thread)
+            except discord.HTTPException as exc:  # a deleted thread or lost access: the others still count
+                log.warning("Discord catch-up: could not read ticket #%s's thread: %s", thread.number, exc)
+        log.info("Discord catch-up: %s customer message(s) written without a live session were read "
+                 "from history", recovered)
+        return recovered
+
+    async def _catch_up_thread(self, thread: OpenThread) -> int:
+        known = {int(part) for ref in thread.known_refs for part in ref.split(",") if part.isdigit()}
+        after = max(known | {int(thread.thread_ref)})  # snowflakes grow with time
+        channel = self.get_channel(int(thread.thread_ref)) or await self.fetch_channel(int(thread.thread_ref))
+        if not isinstance(channel, discord.Thread):
+            return 0
+        recovered = 0
+        async for message in channel.history(after=discord.Object(after), oldest_first=True, limit=None):
+            if not message.author.bot and message.id not in known:
+                await self.on_message(message)  # the live path: checks, redaction, deduplication
+                recovered += 1
+        return recovered
 
     def in_support_thread(self, channel: Any) -> bool:
         """A thread of the support channel. An uncached channel may be an archived thread:

@@ -1,8 +1,11 @@
 """The Slack app (slack-bolt AsyncApp): staff replies, edits, /tickets and the card's buttons.
 
 Listeners turn Slack payloads into the core's commands and show the outcome ephemerally.
-Bolt acks events at once; duplicates (X-Slack-Retry-Num) are dropped by the core through
-its processed-events table, so a retry is answered 200 and relays nothing twice.
+The app runs each listener before it answers Slack (process_before_response): a staff reply is
+committed before Slack hears 200 (or the Socket Mode ack), so a crash in between makes Slack
+retry rather than lose it. Listeners store and return; platform calls go through the outbox.
+A reply is deduplicated by its message (channel and ts), so a Slack retry and the start-up
+catch-up (adapters/slack/catch_up.py) relay it once.
 """
 
 from __future__ import annotations
@@ -100,7 +103,7 @@ def build_slack_app(desk: Desk, *, token: str, signing_secret: str | None, staff
     `cipher` (supportbot.bootstrap.Runtime.cipher) decrypts temporary access for View access."""
     client = client or make_client(token, api_url)
     app = AsyncApp(client=client, signing_secret=signing_secret or "", request_verification_enabled=True,
-                   logger=logging.getLogger("adapters.slack.bolt"))
+                   process_before_response=True, logger=logging.getLogger("adapters.slack.bolt"))
 
     async def ephemeral(channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
         kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
@@ -138,7 +141,7 @@ def build_slack_app(desk: Desk, *, token: str, signing_secret: str | None, staff
         async def relay() -> Text | None:
             try:
                 return await staff_post(desk, StaffPost(
-                    who, event_id=str(body.get("event_id") or f"{channel}:{ts}"), body=await plain(event.get("text")),
+                    who, event_id=make_ref(channel, ts), body=await plain(event.get("text")),
                     message_ref=make_ref(channel, ts), thread_ref=thread_ref,
                     attachments=await slack_attachments(client, event.get("files") or [])))
             except Refusal as refusal:

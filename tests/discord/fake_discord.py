@@ -30,6 +30,13 @@ class Call:
 
 
 @dataclass
+class Session:
+    ws: web.WebSocketResponse | None
+    valid: bool = True
+    log: list[tuple[int, str]] = field(default_factory=list)  # (seq, frame) for a RESUME
+
+
+@dataclass
 class Failure:
     method: str
     pattern: str
@@ -48,6 +55,10 @@ class FakeDiscord:
         self.files: dict[str, bytes] = {}
         self.failures: list[Failure] = []
         self.sockets: list[web.WebSocketResponse] = []
+        self.sessions: dict[str, Session] = {}
+        self.identified = 0  # new gateway sessions (IDENTIFY)
+        self.resumed = 0  # successful RESUMEs
+        self.refuse_gateway = False
         self.changed = asyncio.Condition()
         self.seq = 0
         self.url = ""
@@ -91,11 +102,31 @@ class FakeDiscord:
         return [c for c in self.calls if c.method == method and re.fullmatch(pattern, c.path)]
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """An event for every session: sent to its live socket, and kept for a RESUME."""
         if event == "MESSAGE_CREATE":  # what the customer posts exists on Discord, as the bot's posts do
             self.messages[int(data["id"])] = data
         self.seq += 1
-        for ws in self.sockets:
-            await ws.send_str(json.dumps({"op": 0, "t": event, "s": self.seq, "d": data}))
+        frame = json.dumps({"op": 0, "t": event, "s": self.seq, "d": data})
+        for session in self.sessions.values():
+            session.log.append((self.seq, frame))
+            if session.ws is not None and not session.ws.closed:
+                await session.ws.send_str(frame)
+
+    async def write(self, channel_id: int, author: dict[str, Any], content: str) -> dict[str, Any]:
+        """A person's message in a channel: dispatched to whoever is connected, kept in history."""
+        data = p.message(p.snowflake(), channel_id, author, content)
+        await self.dispatch("MESSAGE_CREATE", data)
+        return data
+
+    async def drop_connections(self, invalidate: bool = False) -> None:
+        """Close every gateway socket as a network drop would (resumable close code). With
+        `invalidate`, the sessions are gone: a RESUME is answered with op 9 (d: false) and
+        events meanwhile are never replayed."""
+        if invalidate:
+            for session in self.sessions.values():
+                session.valid = False
+        for ws in list(self.sockets):
+            await ws.close(code=4000)
 
     async def interact(self, payload: dict[str, Any], within: float = 5.0) -> list[Call]:
         """Push an interaction; return its callback once answered (followups may come later)."""
@@ -124,7 +155,9 @@ class FakeDiscord:
 
     # --- gateway -----------------------------------------------------------------------
 
-    async def gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def gateway(self, request: web.Request) -> web.StreamResponse:
+        if self.refuse_gateway:  # Discord unreachable for a while: the client backs off and retries
+            return web.Response(status=503)
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self.sockets.append(ws)
@@ -136,14 +169,38 @@ class FakeDiscord:
             if frame["op"] == 1:
                 await ws.send_str(json.dumps({"op": 11}))
             elif frame["op"] == 2:
-                await self.dispatch("READY", {
-                    "v": 10, "user": p.BOT, "guilds": [{"id": str(p.GUILD_ID), "unavailable": True}],
-                    "session_id": "fake-session", "resume_gateway_url": self.url.replace("http", "ws") + "/gateway",
-                    "application": {"id": str(p.APP_ID), "flags": 0}, "private_channels": [], "relationships": [],
-                })
-                await self.dispatch("GUILD_CREATE", p.guild())
+                await self._identify(ws)
+            elif frame["op"] == 6:
+                await self._resume(ws, frame["d"])
         self.sockets.remove(ws)
         return ws
+
+    async def _identify(self, ws: web.WebSocketResponse) -> None:
+        """A new session: READY and the guild; nothing from before it is replayed."""
+        session_id = f"fake-session-{len(self.sessions) + 1}"
+        self.sessions[session_id] = Session(ws)
+        self.identified += 1
+        for event, data in (("READY", {
+            "v": 10, "user": p.BOT, "guilds": [{"id": str(p.GUILD_ID), "unavailable": True}],
+            "session_id": session_id, "resume_gateway_url": self.url.replace("http", "ws") + "/gateway",
+            "application": {"id": str(p.APP_ID), "flags": 0}, "private_channels": [], "relationships": [],
+        }), ("GUILD_CREATE", p.guild())):
+            self.seq += 1
+            await ws.send_str(json.dumps({"op": 0, "t": event, "s": self.seq, "d": data}))
+
+    async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
+        """A RESUME of a valid session replays every dispatch after its sequence, then RESUMED."""
+        session = self.sessions.get(data.get("session_id") or "")
+        if session is None or not session.valid:
+            await ws.send_str(json.dumps({"op": 9, "d": False}))
+            return
+        session.ws = ws
+        self.resumed += 1
+        for seq, frame in session.log:
+            if seq > (data.get("seq") or 0):
+                await ws.send_str(frame)
+        self.seq += 1
+        await ws.send_str(json.dumps({"op": 0, "t": "RESUMED", "s": self.seq, "d": {}}))
 
     async def file(self, request: web.Request) -> web.Response:
         data = self.files.get(request.match_info["name"])
@@ -170,11 +227,25 @@ class FakeDiscord:
                 if failure.method == request.method and re.fullmatch(failure.pattern, path):
                     self.failures.remove(failure)
                     return as_json(failure.body, failure.status, failure.headers)
-            return await self.route(request.method, path, body, files)
+            return await self.route(request.method, path, body, files, request.query)
         finally:
             await self._notify()
 
-    async def route(self, method: str, path: str, body: Any, files: dict[str, bytes]) -> web.Response:
+    def history(self, channel_id: int, query: Any) -> list[dict[str, Any]]:
+        """GET /channels/{id}/messages: newest first, like Discord; `after` gives the oldest
+        `limit` messages after that id, `before` the newest before it."""
+        mine = sorted((m for m in self.messages.values() if int(m["channel_id"]) == channel_id),
+                      key=lambda m: int(m["id"]))
+        limit = min(int(query.get("limit") or 50), 100)
+        if "after" in query:
+            page = [m for m in mine if int(m["id"]) > int(query["after"])][:limit]
+        else:
+            before = int(query.get("before") or 2**63)
+            page = [m for m in mine if int(m["id"]) < before][-limit:]
+        return page[::-1]
+
+    async def route(self, method: str, path: str, body: Any, files: dict[str, bytes],
+                    query: Any = None) -> web.Response:
         parts = path.strip("/").split("/")
         match method, parts:
             case "GET", ["users", "@me"]:
@@ -213,6 +284,8 @@ class FakeDiscord:
                 return as_json(self.channels[int(cid)])
             case "POST", ["channels", cid, "messages"]:
                 return as_json(self._store(p.snowflake(), int(cid), p.BOT, body, files))
+            case "GET", ["channels", cid, "messages"]:
+                return as_json(self.history(int(cid), query))
             case "PATCH", ["channels", cid, "messages", mid] if int(mid) in self.messages:
                 self.messages[int(mid)].update({k: v for k, v in body.items() if k == "content"})
                 return as_json(self.messages[int(mid)])

@@ -34,6 +34,7 @@ class FakeSlack:
         self.errors: dict[str, list[str | None]] = {}
         self.envelopes: list[dict[str, Any]] = []  # Socket Mode envelopes sent after hello
         self.ws_received: list[dict[str, Any]] = []
+        self.history: dict[str, list[dict[str, Any]]] = {}  # channel -> its messages, for conversations.replies
         self._ts = 0
         self._runner: web.AppRunner | None = None
         self.base = ""
@@ -126,7 +127,12 @@ class FakeSlack:
             name = self.users.get(p["user"], p["user"])
             return {"user": {"id": p["user"], "name": name.lower(), "profile": {"display_name": name}}}
         if method == "chat.postMessage":
-            return {"channel": p["channel"], "ts": self._next_ts(), "message": {"text": p.get("text")}}
+            ts = self._next_ts()
+            self._remember(p["channel"], {"ts": ts, "text": p.get("text"), "user": BOT_USER, "bot_id": BOT_ID,
+                                          "thread_ts": p.get("thread_ts")})
+            return {"channel": p["channel"], "ts": ts, "message": {"text": p.get("text")}}
+        if method == "conversations.replies":
+            return self._replies(p)
         if method in ("chat.update", "chat.delete"):
             return {"channel": p["channel"], "ts": p["ts"]}
         if method == "chat.postEphemeral":
@@ -138,6 +144,28 @@ class FakeSlack:
         if method == "files.completeUploadExternal":
             return {"files": [{"id": f["id"], "title": f.get("title", "")} for f in p.get("files", [])]}
         return {}
+
+    def _remember(self, channel: str, message: dict[str, Any]) -> None:
+        self.history.setdefault(channel, []).append({"type": "message", **message})
+
+    def write_reply(self, channel: str, thread_ts: str, user: str, text: str) -> str:
+        """A person's reply that exists only in the thread (written while no bot heard the event)."""
+        ts = self._next_ts()
+        self._remember(channel, {"ts": ts, "text": text, "user": user, "thread_ts": thread_ts})
+        return ts
+
+    def _replies(self, p: dict[str, Any]) -> dict[str, Any]:
+        """The parent first, then replies after `oldest` (exclusive), `limit` a page, by cursor."""
+        thread = [m for m in self.history.get(p["channel"], [])
+                  if m["ts"] == p["ts"] or m.get("thread_ts") == p["ts"]]
+        oldest = float(p.get("oldest") or 0)
+        parent = [m for m in thread if m["ts"] == p["ts"]]
+        rest = sorted((m for m in thread if m["ts"] != p["ts"] and float(m["ts"]) > oldest), key=lambda m: m["ts"])
+        start, limit = int(p.get("cursor") or 0), int(p.get("limit") or 1000)
+        page = rest[start:start + limit]
+        more = start + limit < len(rest)
+        return {"messages": parent + page, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     async def _upload(self, request: web.Request) -> web.Response:
         self.uploads[request.match_info["file_id"]] = await request.read()

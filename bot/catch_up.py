@@ -1,0 +1,38 @@
+"""Where to resume reading ticket threads after the bot was away.
+
+A platform replays what it missed only in some cases (a Discord RESUME, Slack's retries for a
+few minutes); messages written during a longer absence or a new gateway session exist only in
+the thread's history. The adapters read each open ticket's thread after the newest message
+the desk already knows, and feed what they find through the same path as live messages
+(deduplicated by message id), most recently active tickets first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.desk import Desk
+from bot.domain import Ticket
+
+
+@dataclass(frozen=True)
+class OpenThread:
+    number: int
+    thread_ref: str
+    known_refs: tuple[str, ...]  # platform ids of this side's messages already stored
+
+
+def _last_active(ticket: Ticket) -> datetime:
+    moments = [ticket.opened_at, ticket.last_customer_message_at, ticket.waiting_since, ticket.first_response_at]
+    return max(m for m in moments if m is not None)
+
+
+async def open_threads(desk: Desk, side: str) -> list[OpenThread]:
+    """Open tickets that have a thread on `side` ("customer" or "staff"), most recently active first."""
+    column = "customer_thread_ref" if side == "customer" else "staff_thread_ref"
+    async with desk.uow() as uow:
+        tickets = [t for t in await uow.tickets.list_open() if getattr(t, column) and t.id is not None]
+        refs = await uow.messages.refs_for_tickets([t.id for t in tickets if t.id is not None], side)
+    tickets.sort(key=_last_active, reverse=True)
+    return [OpenThread(t.number, getattr(t, column), tuple(refs.get(t.id or 0, ()))) for t in tickets]
