@@ -181,6 +181,7 @@ class OutboxItem:
     delivered_at: datetime | None = None
     ref: str | None = None
     last_error: str | None = None
+    leased_by: str | None = None  # the process delivering it now, while next_attempt_at is ahead
     id: int | None = None
 
 

@@ -1,14 +1,20 @@
 """The outbox dispatcher: delivers every row through its platform port, retries until delivered.
 
-A row is leased (next_attempt_at pushed ahead) in one short transaction, delivered outside any
-transaction (a platform call must never hold a database lock), then marked in another. A
-process that dies mid-delivery leaves the lease to expire and the row is tried again.
+A row is leased (next_attempt_at pushed ahead, leased_by set to this process) in one short
+transaction, delivered outside any transaction (a platform call must never hold a database
+lock), then settled in another, only if the lease is still ours. Leases are short and renewed
+by a heartbeat while the batch is in hand, so a process that dies holds its rows for seconds,
+not minutes: another process takes them over when the lease runs out, and a process starting
+on the same host releases the leases of dead ones at once (later rows of a ticket wait behind
+a leased one, so a long lease would stall the ticket).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from bot.domain import Message, MessageKind, OutboxItem, OutboxStatus, Target
@@ -17,7 +23,8 @@ from bot.ports import Clock, Delivery, DeliveryPort, RetryLater, Undeliverable, 
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
+LEASE = timedelta(seconds=15)
+RENEW_EVERY = 5.0  # seconds: three heartbeats per lease
 MAX_BACKOFF = timedelta(minutes=30)
 MAX_ATTEMPTS = 60  # with the 30-minute cap, about a day of retries before a row is parked as dead
 
@@ -34,8 +41,11 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
 
 class Dispatcher:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ports: dict[Target, DeliveryPort],
-                 wake: asyncio.Event | None = None, parallel: bool = True) -> None:
+                 wake: asyncio.Event | None = None, parallel: bool = True, owner: str = "local",
+                 owner_is_dead: Callable[[str], bool] = lambda owner: False) -> None:
         self.uow, self.clock, self.ports = uow, clock, ports
+        # who holds a lease (supportbot/process_identity.py), and whether a holder is known dead
+        self.owner, self.owner_is_dead = owner, owner_is_dead
         # platforms served side by side; the console turns it off for a transcript in a fixed order
         self.parallel = parallel
         # set by the unit of work after every commit (see supportbot/bootstrap.py)
@@ -59,7 +69,7 @@ class Dispatcher:
             for item in items:
                 assert item.id is not None
                 item.attempts += 1
-                item.next_attempt_at = now + LEASE
+                item.next_attempt_at, item.leased_by = now + LEASE, self.owner
                 await uow.outbox.save(item)
                 ticket = await uow.tickets.get(item.ticket_id) if item.ticket_id else None
                 message = await uow.messages.get(item.message_id) if item.message_id else None
@@ -108,8 +118,35 @@ class Dispatcher:
                 if relayed_answer and item.attempts == 1:
                     await emit(uow, now, Target.STAFF, "react", None, message, name=FAILING)
                     self._queued.add(Target.STAFF)
-            await uow.outbox.save(item)
+            if not await uow.outbox.settle(item, self.owner):
+                # the lease ran out (a stalled heartbeat) and another process took the row over
+                log.warning("outbox row %s: lease lost during delivery; its new holder settles it", item.id)
+                return
             await uow.commit()
+
+    async def release_stale_leases(self) -> int:
+        """At start: rows leased by processes known dead are due again now, not when their lease ends."""
+        now = self.clock.now()
+        async with self.uow() as uow:
+            dead = [o for o in await uow.outbox.lease_owners(now) if o != self.owner and self.owner_is_dead(o)]
+            released = sum([await uow.outbox.release(owner, now) for owner in dead])
+            if released:
+                await uow.commit()
+        if released:
+            log.info("released %s outbox row(s) leased by stopped process(es) %s", released, ", ".join(dead))
+        return released
+
+    async def _renew(self, held: set[int]) -> None:
+        """The heartbeat: while a batch is in hand, keep its leases ahead of the clock."""
+        while True:
+            await asyncio.sleep(RENEW_EVERY)
+            if held:
+                try:
+                    async with self.uow() as uow:
+                        await uow.outbox.renew(set(held), self.owner, self.clock.now() + LEASE)
+                        await uow.commit()
+                except Exception:
+                    log.exception("renewing outbox leases failed; retrying")
 
     @staticmethod
     async def _record_ref(uow, item: OutboxItem, ref: str | None) -> None:  # type: ignore[no-untyped-def]
@@ -143,8 +180,16 @@ class Dispatcher:
     async def _run_target(self, target: Target, limit: int) -> int:
         total = 0
         while deliveries := await self._lease(limit, target):
-            for delivery in deliveries:  # in order: rows of one ticket and target keep theirs
-                await self._deliver(delivery)
+            held = {d.item_id for d in deliveries}
+            heartbeat = asyncio.create_task(self._renew(held), name=f"outbox-lease-{target.value}")
+            try:
+                for delivery in deliveries:  # in order: rows of one ticket and target keep theirs
+                    await self._deliver(delivery)
+                    held.discard(delivery.item_id)
+            finally:
+                heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeat
             total += len(deliveries)
             if len(deliveries) < limit:
                 break  # the batch was all there was; run_once's next pass looks again
@@ -152,6 +197,10 @@ class Dispatcher:
 
     async def run_forever(self, idle_poll: float = 5.0) -> None:
         """Deliver as soon as a commit wakes us; poll only as the fallback for due retries."""
+        try:
+            await self.release_stale_leases()
+        except Exception:
+            log.exception("releasing stale outbox leases failed; they expire by themselves")
         while not self._stopping:
             self.wake.clear()
             attempted = 0

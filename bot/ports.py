@@ -131,6 +131,22 @@ class OutboxRepository(Protocol):
         those (a process serving Slack only leaves Discord's rows to the process that can)."""
         ...
 
+    async def settle(self, item: OutboxItem, owner: str) -> bool:
+        """Save a leased row only while `owner` still holds its lease; False if it lost it."""
+        ...
+
+    async def renew(self, ids: Collection[int], owner: str, until: datetime) -> None:
+        """Push ahead the leases `owner` still holds on these rows (a heartbeat)."""
+        ...
+
+    async def lease_owners(self, now: datetime) -> list[str]:
+        """Owners of the leases that are running now."""
+        ...
+
+    async def release(self, owner: str, now: datetime) -> int:
+        """Make the rows leased by `owner` (a process that died) due now; returns how many."""
+        ...
+
     async def next_due_at(self, targets: Collection[Target] | None = None) -> datetime | None:
         """The earliest next_attempt_at among pending rows (of `targets`, if given), a row never
         tried counting from its created_at (None if none pending)."""

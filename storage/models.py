@@ -189,6 +189,7 @@ outbox = Table(
     Column("delivered_at", UTCDateTime(), nullable=True),
     Column("ref", String(128), nullable=True),
     Column("last_error", Text, nullable=True),
+    Column("leased_by", String(128), nullable=True),  # the process delivering it (see bot/outbox.py)
     Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
     # Serves "is there an older pending row of this ticket?" from the index alone.
     Index("ix_outbox_ticket_id_status_id", "ticket_id", "status", "id"),

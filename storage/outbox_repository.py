@@ -77,6 +77,29 @@ class SqlOutboxRepository(SqlRepository):
         )
         return [outbox_from_row(r) for r in await self._session.execute(stmt)]
 
+    async def settle(self, item: OutboxItem, owner: str) -> bool:
+        assert item.id is not None, "settle() needs a stored outbox item"
+        item.leased_by = None
+        stmt = (update(outbox).where(outbox.c.id == item.id, outbox.c.leased_by == owner)
+                .values(**outbox_values(item)))
+        return bool((await self._session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
+
+    async def renew(self, ids: Collection[int], owner: str, until: datetime) -> None:
+        stmt = (update(outbox)
+                .where(outbox.c.id.in_(list(ids)), outbox.c.leased_by == owner, outbox.c.status == _PENDING)
+                .values(next_attempt_at=until))
+        await self._session.execute(stmt)
+
+    async def lease_owners(self, now: datetime) -> list[str]:
+        stmt = select(outbox.c.leased_by).distinct().where(
+            outbox.c.status == _PENDING, outbox.c.leased_by.is_not(None), outbox.c.next_attempt_at > now)
+        return [owner for (owner,) in await self._session.execute(stmt)]
+
+    async def release(self, owner: str, now: datetime) -> int:
+        stmt = (update(outbox).where(outbox.c.leased_by == owner, outbox.c.status == _PENDING)
+                .values(leased_by=None, next_attempt_at=now))
+        return int((await self._session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
+
     async def next_due_at(self, targets: Collection[Target] | None = None) -> datetime | None:
         """Earliest next_attempt_at of pending rows; a pending row with none counts as due
         since it was created (so a caller sleeping until then wakes at once)."""

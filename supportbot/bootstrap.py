@@ -24,6 +24,7 @@ from storage.notify import listen_for_outbox
 from storage.uow import sql_uow_factory
 from supportbot.config_report import policy_path
 from supportbot.policy_file import load_policy
+from supportbot.process_identity import dead_on_this_host, process_identity
 from supportbot.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,9 @@ class Runtime:
 
     def start_dispatcher(self, ports: dict[Target, DeliveryPort], parallel: bool = True) -> Dispatcher:
         """The dispatcher over these ports; run_forever() is started by run_background()."""
-        self.dispatcher = Dispatcher(self.desk.uow, self.desk.clock, ports, wake=self.store.wake, parallel=parallel)
+        me = process_identity()
+        self.dispatcher = Dispatcher(self.desk.uow, self.desk.clock, ports, wake=self.store.wake, parallel=parallel,
+                                     owner=me, owner_is_dead=dead_on_this_host(me))
         return self.dispatcher
 
     async def run_background(self) -> None:

@@ -189,6 +189,30 @@ class Outbox(_Repo):
     async def save(self, item: OutboxItem) -> None:
         self.s.outbox[item.id] = copy.copy(item)  # type: ignore[index]
 
+    async def settle(self, item: OutboxItem, owner: str) -> bool:
+        held = self.s.outbox.get(item.id)  # type: ignore[arg-type]
+        if held is None or held.leased_by != owner:
+            return False
+        item.leased_by = None
+        await self.save(item)
+        return True
+
+    async def renew(self, ids: Collection[int], owner: str, until: datetime) -> None:
+        for i in ids:
+            item = self.s.outbox.get(i)
+            if item is not None and item.leased_by == owner and item.status is OutboxStatus.PENDING:
+                item.next_attempt_at = until
+
+    async def lease_owners(self, now: datetime) -> list[str]:
+        return sorted({i.leased_by for i in self.s.outbox.values() if i.leased_by and i.status is OutboxStatus.PENDING
+                       and i.next_attempt_at is not None and i.next_attempt_at > now})
+
+    async def release(self, owner: str, now: datetime) -> int:
+        mine = [i for i in self.s.outbox.values() if i.leased_by == owner and i.status is OutboxStatus.PENDING]
+        for item in mine:
+            item.leased_by, item.next_attempt_at = None, now
+        return len(mine)
+
     async def claim_due(self, now: datetime, limit: int = 50,
                         targets: Collection[Target] | None = None) -> list[OutboxItem]:
         pending = sorted((i for i in self.s.outbox.values() if i.status is OutboxStatus.PENDING

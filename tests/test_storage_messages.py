@@ -98,6 +98,7 @@ async def test_outbox_round_trip_and_next_due(uow_factory: UnitOfWorkFactory) ->
             delivered_at=T0 + timedelta(minutes=6),
             ref="1700000000.000300",
             last_error="boom",
+            leased_by="host:1:abcd",
             target=Target.EMAIL,
             payload={"to": "x"},
         )
