@@ -20,7 +20,7 @@ from bot.domain import Ticket
 class OpenThread:
     number: int
     thread_ref: str
-    known_refs: tuple[str, ...]  # platform ids of this side's messages already stored
+    known_refs: tuple[str, ...]  # platform ids of the messages this side's people wrote, already stored
 
 
 def _last_active(ticket: Ticket) -> datetime:
@@ -33,6 +33,6 @@ async def open_threads(desk: Desk, side: str) -> list[OpenThread]:
     column = "customer_thread_ref" if side == "customer" else "staff_thread_ref"
     async with desk.uow() as uow:
         tickets = [t for t in await uow.tickets.list_open() if getattr(t, column) and t.id is not None]
-        refs = await uow.messages.refs_for_tickets([t.id for t in tickets if t.id is not None], side)
+        refs = await uow.messages.authored_refs([t.id for t in tickets if t.id is not None], side)
     tickets.sort(key=_last_active, reverse=True)
     return [OpenThread(t.number, getattr(t, column), tuple(refs.get(t.id or 0, ()))) for t in tickets]

@@ -108,9 +108,11 @@ class MessageRepository(Protocol):
         """side is 'customer' or 'staff'; ref the platform id of the message on that side."""
         ...
 
-    async def refs_for_tickets(self, ticket_ids: Collection[int], side: str) -> dict[int, list[str]]:
-        """Every platform reference stored on `side` for these tickets' messages, by ticket id
-        (where a catch-up after downtime resumes reading a thread)."""
+    async def authored_refs(self, ticket_ids: Collection[int], side: str) -> dict[int, list[str]]:
+        """The platform references of the messages people on `side` wrote in these tickets (customer
+        messages for "customer"; staff answers and notes for "staff"), by ticket id: where a
+        catch-up after downtime resumes reading a thread. The bot's own copies of the other
+        side's messages are left out: they may be newer than what was missed."""
         ...
 
     async def for_ticket(self, ticket_id: int, limit: int = 50) -> list[Message]:
@@ -144,7 +146,8 @@ class OutboxRepository(Protocol):
         ...
 
     async def release(self, owner: str, now: datetime) -> int:
-        """Make the rows leased by `owner` (a process that died) due now; returns how many."""
+        """Make the rows leased by `owner` (a process that died) due now, their owner kept as the
+        mark of an interrupted attempt; returns how many."""
         ...
 
     async def next_due_at(self, targets: Collection[Target] | None = None) -> datetime | None:
@@ -256,6 +259,9 @@ class Delivery:
     ticket: Ticket | None
     message: Message | None
     item: OutboxItem | None = field(default=None, repr=False, compare=False)  # the dispatcher's own
+    # an earlier attempt died without settling (a crash, an expired lease): the platform may
+    # already have what it sent, so a port that can tell looks before sending again
+    interrupted: bool = False
 
 
 class RetryLater(Exception):

@@ -96,8 +96,9 @@ class SqlOutboxRepository(SqlRepository):
         return [owner for (owner,) in await self._session.execute(stmt)]
 
     async def release(self, owner: str, now: datetime) -> int:
+        # leased_by stays: the next lease sees the attempt was interrupted (Delivery.interrupted)
         stmt = (update(outbox).where(outbox.c.leased_by == owner, outbox.c.status == _PENDING)
-                .values(leased_by=None, next_attempt_at=now))
+                .values(next_attempt_at=now))
         return int((await self._session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
 
     async def next_due_at(self, targets: Collection[Target] | None = None) -> datetime | None:

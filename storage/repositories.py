@@ -146,6 +146,7 @@ class SqlAuditRepository(SqlRepository):
 
 # --- messages ------------------------------------------------------------------------
 
+AUTHORED_ON = {"customer": (MessageKind.CUSTOMER,), "staff": (MessageKind.STAFF, MessageKind.NOTE)}
 _MESSAGE_REF_COLUMNS = {"customer": messages.c.customer_ref, "staff": messages.c.staff_ref}
 
 
@@ -191,13 +192,14 @@ class SqlMessageRepository(SqlRepository):
         row = (await self._session.execute(stmt)).first()
         return message_from_row(row) if row else None
 
-    async def refs_for_tickets(self, ticket_ids: Collection[int], side: str) -> dict[int, list[str]]:
+    async def authored_refs(self, ticket_ids: Collection[int], side: str) -> dict[int, list[str]]:
         column = _MESSAGE_REF_COLUMNS[side]
         found: dict[int, list[str]] = {}
         ids = list(ticket_ids)
         for start in range(0, len(ids), 500):  # bounded IN lists
             stmt = select(messages.c.ticket_id, column).where(
-                messages.c.ticket_id.in_(ids[start:start + 500]), column.is_not(None))
+                messages.c.ticket_id.in_(ids[start:start + 500]), column.is_not(None),
+                messages.c.kind.in_([k.value for k in AUTHORED_ON[side]]))
             for ticket_id, ref in await self._session.execute(stmt):
                 found.setdefault(ticket_id, []).append(ref)
         return found

@@ -103,7 +103,7 @@ async def run_platforms(settings: Settings) -> None:
         if settings.health_port:
             health = await start_health(runtime.desk, settings.health_port)
             runtime.closers.append(health.cleanup)
-        scheduler = start_scheduler(runtime.desk)
+        scheduler = start_scheduler(runtime.desk, every_seconds=settings.sweep_seconds)
         async def stop_scheduler() -> None:
             scheduler.shutdown(wait=False)
 

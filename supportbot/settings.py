@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     access_encryption_key: SecretStr | None = None
     log_level: str = "INFO"
     health_port: int | None = None
+    # seconds between deadline sweeps (reminders, auto-close, licence expiry)
+    sweep_seconds: int = Field(default=30, ge=1, le=3600)
 
     @field_validator("licence_api_url")
     @classmethod

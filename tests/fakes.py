@@ -20,6 +20,7 @@ from bot.domain import (
     Identity,
     Licence,
     Message,
+    MessageKind,
     OutboxItem,
     OutboxStatus,
     Target,
@@ -165,11 +166,12 @@ class Messages(_Repo):
         attr = "customer_ref" if side == "customer" else "staff_ref"
         return next((copy.copy(m) for m in self.s.messages.values() if getattr(m, attr) == ref), None)
 
-    async def refs_for_tickets(self, ticket_ids: Collection[int], side: str) -> dict[int, list[str]]:
+    async def authored_refs(self, ticket_ids: Collection[int], side: str) -> dict[int, list[str]]:
         attr = "customer_ref" if side == "customer" else "staff_ref"
         found: dict[int, list[str]] = {}
         for m in self.s.messages.values():
-            if m.ticket_id in ticket_ids and getattr(m, attr):
+            authored = m.kind in ((MessageKind.CUSTOMER,) if side == "customer" else (MessageKind.STAFF, MessageKind.NOTE))
+            if m.ticket_id in ticket_ids and getattr(m, attr) and authored:
                 found.setdefault(m.ticket_id, []).append(getattr(m, attr))
         return found
 
@@ -210,7 +212,7 @@ class Outbox(_Repo):
     async def release(self, owner: str, now: datetime) -> int:
         mine = [i for i in self.s.outbox.values() if i.leased_by == owner and i.status is OutboxStatus.PENDING]
         for item in mine:
-            item.leased_by, item.next_attempt_at = None, now
+            item.next_attempt_at = now
         return len(mine)
 
     async def claim_due(self, now: datetime, limit: int = 50,

@@ -73,6 +73,13 @@ def platform_errors(action: str) -> Iterator[None]:
         raise RetryLater(f"{action}: connection failed ({type(exc).__name__})") from exc
 
 
+def nonce(d: Delivery, part: int = 0) -> str:
+    """The same for every attempt at one outbox row: with enforce_nonce (discord.py sets it),
+    Discord returns the message an earlier attempt created within the last few minutes instead
+    of posting it again (a crash between Discord's answer and our commit)."""
+    return f"ob{d.item_id}.{part}"[:25]
+
+
 class DiscordCustomerPort:
     """See THE OUTBOX CONTRACT in bot/effects.py for the actions and what each returns."""
 
@@ -105,18 +112,18 @@ class DiscordCustomerPort:
             name=thread_name(ticket), type=discord.ChannelType.private_thread, invitable=False,
             auto_archive_duration=AUTO_ARCHIVE_MINUTES, reason=f"support ticket #{ticket.number}")
         await thread.add_user(discord.Object(id=int(ticket.customer_user_id)))
-        await self._send(thread, self._addressed(ticket, self._text(d, ticket)), self._to_customer(ticket),
+        await self._send(thread, self._addressed(ticket, self._text(d, ticket)), self._to_customer(ticket), d,
                          view=ticket_buttons(ticket.number, ticket.locale, close=True))
         return str(thread.id)
 
     async def _do_post(self, d: Delivery, ticket: Ticket) -> str:
         thread = await self._thread(ticket)
         if d.message is not None:
-            return await self._post_answer(thread, ticket, d.message)
+            return await self._post_answer(thread, ticket, d.message, d)
         # the nudge carries the Close button, staff's request for access the button opening the form
         view = ticket_buttons(ticket.number, ticket.locale, close=bool(d.payload.get("close_button")),
                               access=bool(d.payload.get("access_form")))
-        return await self._send(thread, self._addressed(ticket, self._text(d, ticket)), self._to_customer(ticket),
+        return await self._send(thread, self._addressed(ticket, self._text(d, ticket)), self._to_customer(ticket), d,
                                 view=view)
 
     async def _do_edit(self, d: Delivery, ticket: Ticket) -> None:
@@ -152,7 +159,8 @@ class DiscordCustomerPort:
 
     async def _do_dm(self, d: Delivery, ticket: Ticket) -> str:
         channel = await self.client.create_dm(discord.Object(id=int(ticket.customer_user_id)))
-        sent = await channel.send(self._text(d, ticket)[:MAX_CONTENT], allowed_mentions=discord.AllowedMentions.none())
+        sent = await channel.send(self._text(d, ticket)[:MAX_CONTENT], allowed_mentions=discord.AllowedMentions.none(),
+                                  nonce=nonce(d))
         return str(sent.id)
 
     # --- helpers -----------------------------------------------------------------------
@@ -202,15 +210,15 @@ class DiscordCustomerPort:
             channel = await channel.edit(archived=False)
         return channel
 
-    async def _post_answer(self, thread: discord.Thread, ticket: Ticket, message: Message) -> str:
+    async def _post_answer(self, thread: discord.Thread, ticket: Ticket, message: Message, d: Delivery) -> str:
         files, notes = await self._files(message.attachments, thread.guild.filesize_limit, ticket.locale)
         text = "\n".join([self._answer_text(message, ticket), *notes])
         # addressed to the customer so Discord notifies them whatever their thread settings;
         # nothing else in the staff text can ping (everyone, roles and other users stay off)
-        return await self._send(thread, self._addressed(ticket, text), self._to_customer(ticket), files=files)
+        return await self._send(thread, self._addressed(ticket, text), self._to_customer(ticket), d, files=files)
 
     @staticmethod
-    async def _send(thread: discord.Thread, text: str, mentions: discord.AllowedMentions,
+    async def _send(thread: discord.Thread, text: str, mentions: discord.AllowedMentions, d: Delivery,
                     view: discord.ui.View | None = None, files: list[discord.File] | None = None) -> str:
         """Post text of any length (2,000 characters a message); buttons and files go with the last
         part. Returns the parts' ids, comma-separated: edits and deletions address them all."""
@@ -218,7 +226,7 @@ class DiscordCustomerPort:
         ids = []
         for i, chunk in enumerate(chunks):
             extras: dict[str, Any] = {"view": view, "files": files or []} if i == len(chunks) - 1 else {}
-            ids.append((await thread.send(chunk, allowed_mentions=mentions, **extras)).id)
+            ids.append((await thread.send(chunk, allowed_mentions=mentions, nonce=nonce(d, i), **extras)).id)
         return ",".join(str(i) for i in ids)
 
     async def _files(self, attachments: tuple[Attachment, ...], limit: int,

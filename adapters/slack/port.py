@@ -33,6 +33,8 @@ from bot.texts import Text
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_FILE_BYTES = 100 * 1024 * 1024
+# every post carries the outbox row and part it delivers, so a retry after a crash can find it
+METADATA_TYPE = "supportbot_outbox"
 
 
 class SlackStaffPort:
@@ -56,6 +58,8 @@ class SlackStaffPort:
         if handler is None:
             raise Undeliverable(f"the Slack port does not know the action {delivery.action!r}")
         try:
+            if delivery.interrupted and delivery.item_id not in self._posted:
+                await self._find_posted(delivery)
             return await handler(delivery)
         except Undeliverable:
             self._posted.pop(delivery.item_id, None)  # the row is given up: forget its progress
@@ -96,12 +100,48 @@ class SlackStaffPort:
                 kwargs["thread_ts"] = thread_ts
             if blocks is not None and first is None:
                 kwargs["blocks"] = blocks
+            if item_id is not None:
+                kwargs["metadata"] = {"event_type": METADATA_TYPE, "event_payload": {"row": item_id, "part": index}}
             response: Any = await self._call("chat.postMessage", partial(self.client.chat_postMessage, **kwargs))
             first = first or make_ref(response.get("channel") or channel, response["ts"])
             if item_id is not None:
                 self._posted[item_id] = (first, index + 1)
         assert first is not None
         return first
+
+    async def _find_posted(self, delivery: Delivery) -> None:
+        """An earlier attempt died between Slack's answer and our commit (Slack has no idempotency
+        key): read the thread (for a card, the channel's latest messages) and count the parts our
+        metadata says belong to this row, so that only what is missing is posted."""
+        ticket = delivery.ticket
+        if ticket is None or delivery.action not in ("card", "post"):
+            return
+        if delivery.action == "post":
+            channel, thread_ts = self._thread(ticket)
+            read = partial(self.client.conversations_replies, channel=channel, ts=thread_ts)
+        else:
+            channel = await self.channels.resolve(ticket.staff_channel)
+            read = partial(self.client.conversations_history, channel=channel)
+        parts: dict[int, str] = {}
+        cursor = None
+        for _ in range(10):  # a thread's replies oldest first, 200 a page; the channel's newest 200
+            response: Any = await self._call("reading what an interrupted attempt posted", partial(
+                read, include_all_metadata=True, limit=200, **({"cursor": cursor} if cursor else {})))
+            for m in response.get("messages") or []:
+                metadata = m.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == METADATA_TYPE and payload.get("row") == delivery.item_id:
+                    parts[int(payload.get("part") or 0)] = m["ts"]
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor or delivery.action == "card":
+                break
+        done = 0
+        while done in parts:
+            done += 1
+        if done:
+            log.info("outbox row %s: %s part(s) were posted before an interruption; not posting them again",
+                     delivery.item_id, done)
+            self._posted[delivery.item_id] = (make_ref(channel, parts[0]), done)
 
     # --- actions -----------------------------------------------------------------------
 

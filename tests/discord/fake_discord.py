@@ -59,6 +59,7 @@ class FakeDiscord:
         self.identified = 0  # new gateway sessions (IDENTIFY)
         self.resumed = 0  # successful RESUMEs
         self.refuse_gateway = False
+        self.nonces: dict[tuple[int, str], int] = {}  # (channel, nonce) -> message id, for enforce_nonce
         self.changed = asyncio.Condition()
         self.seq = 0
         self.url = ""
@@ -283,7 +284,13 @@ class FakeDiscord:
                 await self.dispatch("THREAD_UPDATE", self.channels[int(cid)])
                 return as_json(self.channels[int(cid)])
             case "POST", ["channels", cid, "messages"]:
-                return as_json(self._store(p.snowflake(), int(cid), p.BOT, body, files))
+                earlier = self.nonces.get((int(cid), body.get("nonce"))) if body.get("enforce_nonce") else None
+                if earlier is not None and earlier in self.messages:  # a retry of a post Discord already made
+                    return as_json(self.messages[earlier])
+                data = self._store(p.snowflake(), int(cid), p.BOT, body, files)
+                if body.get("nonce"):
+                    self.nonces[(int(cid), body["nonce"])] = int(data["id"])
+                return as_json(data)
             case "GET", ["channels", cid, "messages"]:
                 return as_json(self.history(int(cid), query))
             case "PATCH", ["channels", cid, "messages", mid] if int(mid) in self.messages:

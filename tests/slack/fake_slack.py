@@ -129,10 +129,14 @@ class FakeSlack:
         if method == "chat.postMessage":
             ts = self._next_ts()
             self._remember(p["channel"], {"ts": ts, "text": p.get("text"), "user": BOT_USER, "bot_id": BOT_ID,
-                                          "thread_ts": p.get("thread_ts")})
+                                          "thread_ts": p.get("thread_ts"), "metadata": p.get("metadata")})
             return {"channel": p["channel"], "ts": ts, "message": {"text": p.get("text")}}
         if method == "conversations.replies":
-            return self._replies(p)
+            return self._with_metadata(self._replies(p), p)
+        if method == "conversations.history":  # top-level messages after `oldest`, newest first
+            oldest = float(p.get("oldest") or 0)
+            top = [m for m in self.history.get(p["channel"], []) if not m.get("thread_ts") and float(m["ts"]) > oldest]
+            return self._with_metadata({"messages": top[::-1], "has_more": False}, p)
         if method in ("chat.update", "chat.delete"):
             return {"channel": p["channel"], "ts": p["ts"]}
         if method == "chat.postEphemeral":
@@ -153,6 +157,13 @@ class FakeSlack:
         ts = self._next_ts()
         self._remember(channel, {"ts": ts, "text": text, "user": user, "thread_ts": thread_ts})
         return ts
+
+    @staticmethod
+    def _with_metadata(answer: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
+        """Slack returns message metadata only when asked (include_all_metadata)."""
+        if str(p.get("include_all_metadata")).lower() not in ("1", "true"):
+            answer["messages"] = [{k: v for k, v in m.items() if k != "metadata"} for m in answer["messages"]]
+        return answer
 
     def _replies(self, p: dict[str, Any]) -> dict[str, Any]:
         """The parent first, then replies after `oldest` (exclusive), `limit` a page, by cursor."""

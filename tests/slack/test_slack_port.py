@@ -183,3 +183,28 @@ async def test_posts_in_one_channel_are_paced(h: Harness):
     for i in range(3):
         await h.slack.port.deliver(Delivery(60 + i, "post", {"text": text}, h.ticket(n), None))
     assert loop.time() - start >= 0.4  # the first goes at once, then one per interval
+
+
+async def test_a_post_interrupted_after_slack_took_it_is_not_posted_again(h: Harness):
+    """A process died between Slack's answer and the commit: the row comes back marked interrupted,
+    and a new process (no memory of it) finds the posted parts by their metadata."""
+    from adapters.slack.port import SlackStaffPort
+
+    n = await h.open()
+    await customer_post(h.desk, CustomerPost(ALICE, "m1", "x" * 50_000, thread_ref=None, ticket_number=n))
+    [row] = [i for i in h.store.state.outbox.values() if i.status is OutboxStatus.PENDING and i.action == "post"]
+    delivery = Delivery(row.id, row.action, row.payload, h.ticket(n), h.messages()[-1], row)  # type: ignore[arg-type]
+    first_ref = await h.slack.port.deliver(delivery)  # two parts posted; then the process dies
+    posted = len(h.fake.called("chat.postMessage"))
+    assert [m.get("metadata", {}).get("event_payload") for m in h.fake.called("chat.postMessage")[-2:]] == [
+        {"row": row.id, "part": 0}, {"row": row.id, "part": 1}]
+
+    fresh = SlackStaffPort(h.slack.client, h.desk, min_interval=0.0)  # the restarted process
+    assert await fresh.deliver(replace(delivery, interrupted=True)) == first_ref
+    assert len(h.fake.called("chat.postMessage")) == posted  # nothing posted twice
+    assert h.fake.called("conversations.replies")[-1]["include_all_metadata"] in ("1", "true", True)
+
+    # without the mark (a first attempt) nothing is read: no history call on the hot path
+    reads = len(h.fake.called("conversations.replies"))
+    await fresh.deliver(replace(delivery, item_id=row.id + 1000))
+    assert len(h.fake.called("conversations.replies")) == reads
