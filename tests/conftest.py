@@ -69,6 +69,21 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 
 
 @pytest.fixture
+async def postgres_db_url() -> AsyncIterator[str]:
+    """A migrated scratch database on PostgreSQL only: for what only PostgreSQL does (several
+    processes sharing the work)."""
+    server_url = os.environ.get(POSTGRES_URL_ENV)
+    if not server_url:
+        pytest.skip(f"{POSTGRES_URL_ENV} is not set")
+    url, name = await _create_scratch_database(server_url)
+    try:
+        await upgrade(url)
+        yield url
+    finally:
+        await _drop_database(server_url, name)
+
+
+@pytest.fixture
 async def db_engine(db_url: str) -> AsyncIterator[AsyncEngine]:
     engine = make_engine(db_url)
     yield engine

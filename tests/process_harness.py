@@ -21,6 +21,8 @@ from bot.accounts import link_account
 from bot.commands import Customer, LinkAccount, OpenTicket
 from bot.licences import import_licences
 from bot.opening import open_ticket
+from storage.engine import make_engine, make_session_factory
+from storage.uow import sql_uow_factory
 from supportbot.bootstrap import build_runtime
 from supportbot.clock import SystemClock
 from supportbot.settings import Settings, load_settings
@@ -150,7 +152,7 @@ class ProcessWorld:
         self.bots.append(bot)
         return bot
 
-    async def open_ticket(self) -> int:
+    async def open_ticket(self, subject: str = "Sitemap is empty") -> int:
         """Alice links and opens a ticket through the core, on the bots' database (the bots then
         deliver its thread and card)."""
         (self.tmp / "supportbot.toml").write_text(self.policy, encoding="utf-8")
@@ -162,7 +164,7 @@ class ProcessWorld:
             alice = Customer("discord", ALICE["id"], "Alice")
             await link_account(runtime.desk, LinkAccount(alice, "alice@example.com", "SEO-ALICE"))
             opened = await open_ticket(runtime.desk, OpenTicket(
-                alice, "seo-suite", "Sitemap is empty", "2.4.6", "1.3.0", "No products in the XML.",
+                alice, "seo-suite", subject, "2.4.6", "1.3.0", "No products in the XML.",
                 "Generate it.", "None."))
             return opened.number
         finally:
@@ -179,6 +181,23 @@ class ProcessWorld:
         thread = int(next(iter(c for c in self.discord.channels if c != p.SUPPORT_ID)))
         card_ts = next(m["ts"] for m in self.slack.history["C0SEO"] if not m.get("thread_ts"))
         return thread, card_ts
+
+    async def refs(self, number: int, within: float = 30.0) -> tuple[int, str]:
+        """Once the bots delivered them: the ticket's Discord thread id and Slack card ts."""
+        engine = make_engine(self.db_url)
+        try:
+            uow = sql_uow_factory(make_session_factory(engine))
+            deadline = time.monotonic() + within
+            while True:
+                async with uow() as tx:
+                    ticket = await tx.tickets.get(number)
+                if ticket and ticket.customer_thread_ref and ticket.staff_thread_ref:
+                    return int(ticket.customer_thread_ref), ticket.staff_thread_ref.split(":", 1)[1]
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"ticket #{number} has no thread and card after {within} s")
+                await asyncio.sleep(0.1)
+        finally:
+            await engine.dispose()
 
     def in_slack_thread(self, card_ts: str, marker: str) -> list[str]:
         return [c["text"] for c in self.slack.called("chat.postMessage")

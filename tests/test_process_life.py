@@ -5,6 +5,7 @@ restart. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import time
 from collections import Counter
@@ -16,7 +17,7 @@ import pytest
 from tests.discord.fake_discord import FakeDiscord
 from tests.discord.flows import ALICE
 from tests.e2e_helpers import post_slack_event
-from tests.process_harness import ProcessWorld, wait_until
+from tests.process_harness import ProcessWorld, always_open_policy, wait_until
 from tests.slack.fake_slack import FakeSlack
 
 AFTER_RESTART = 30.0  # generous bound on this contended machine; a 2-minute lease stall fails it
@@ -24,6 +25,17 @@ AFTER_RESTART = 30.0  # generous bound on this contended machine; a 2-minute lea
 
 @pytest.fixture
 async def pw(db_url: str, tmp_path: Path) -> AsyncIterator[ProcessWorld]:
+    async for world in process_world(db_url, tmp_path):
+        yield world
+
+
+@pytest.fixture
+async def pw_postgres(postgres_db_url: str, tmp_path: Path) -> AsyncIterator[ProcessWorld]:
+    async for world in process_world(postgres_db_url, tmp_path):
+        yield world
+
+
+async def process_world(db_url: str, tmp_path: Path) -> AsyncIterator[ProcessWorld]:
     slack, fake_discord = FakeSlack(), FakeDiscord()
     await slack.start()
     await fake_discord.start()
@@ -128,3 +140,48 @@ async def test_a_crash_loses_no_acknowledged_reply_and_stalls_nothing(pw: Proces
     print(f"crash: 3 acknowledged replies and {len(burst) + 1} customer messages; lost 0, "
           f"duplicated {duplicated}; first delivered {first:.1f} s and all {elapsed:.1f} s after the restart "
           f"({delivered_before} of the burst had been delivered before the kill)")
+
+
+@pytest.mark.postgres
+async def test_two_processes_on_one_postgres_deliver_each_message_and_reminder_once(pw_postgres: ProcessWorld) -> None:
+    pw = pw_postgres
+    pw.policy = always_open_policy(response="20s", warn_before="10s")  # reminders within the test
+    reminded = await pw.open_ticket("Nobody answers this one")  # its promise runs out
+    talked = await pw.open_ticket("Checkout is slow")
+    a, b = pw.bot("a", SWEEP_SECONDS="1"), pw.bot("b", SWEEP_SECONDS="1")
+    await asyncio.gather(a.start(), b.start())
+    await asyncio.gather(a.healthy(), b.healthy())
+    r_thread, r_card = await pw.refs(reminded)
+    thread, card_ts = await pw.refs(talked)
+
+    customer = [f"customer {i:02d}" for i in range(10)]
+    staff = [f"staff {i:02d}" for i in range(6)]
+    for i in range(6):  # both processes hear every gateway event; Slack events go to either
+        await pw.discord.write(thread, ALICE, customer[i])
+        if i < 4:
+            ts = pw.slack.write_reply("C0SEO", card_ts, "U0000BOB", staff[i])
+            port = (a if i % 2 else b).slack_port
+            assert await post_slack_event(port, staff_reply(card_ts, ts, staff[i]), f"EvTwo{i}") == 200
+    await wait_until(lambda: len(pw.in_slack_thread(card_ts, "(customer): customer")) >= 2, 30,
+                     "the first customer messages")
+    await a.kill()  # mid-flow: it may hold leases, sweeps and half-relayed events
+    for i in range(6, 10):
+        await pw.discord.write(thread, ALICE, customer[i])
+    for i in range(4, 6):
+        ts = pw.slack.write_reply("C0SEO", card_ts, "U0000BOB", staff[i])
+        assert await post_slack_event(b.slack_port, staff_reply(card_ts, ts, staff[i]), f"EvTwo{i}") == 200
+
+    await wait_until(lambda: len(pw.in_slack_thread(card_ts, "(customer): customer")) >= 10
+                     and len(pw.in_discord_thread(thread, "(support): staff")) >= 6, 60,
+                     f"every message through the surviving process\n{b.output()}")
+    breach = "has not been answered within the promise"
+    await wait_until(lambda: pw.in_slack_thread(r_card, breach), 60, f"the breach reminder\n{b.output()}")
+    await asyncio.sleep(3)  # three more sweeps in the survivor: nothing fires twice
+    once_in_order(pw.in_slack_thread(card_ts, "(customer): customer"), customer)
+    once_in_order(pw.in_discord_thread(thread, "(support): staff"), staff)
+    assert len(pw.in_slack_thread(r_card, "must be answered by")) == 1  # the warning
+    assert len(pw.in_slack_thread(r_card, breach)) == 1
+    assert [c for c in pw.slack.called("chat.postMessage") if not c.get("thread_ts")].__len__() == 2  # two cards
+    assert len(pw.discord.find("POST", r"/channels/\d+/threads")) == 2
+    print(f"two processes: {len(customer)} customer and {len(staff)} staff messages, 2 reminders; "
+          f"one process SIGKILLed mid-flow; each delivered exactly once")

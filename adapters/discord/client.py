@@ -12,6 +12,7 @@ from discord import app_commands
 from adapters.discord.commands import LabelTranslator, on_tree_error, register
 from adapters.discord.labels import label, say
 from adapters.discord.replies import PLATFORM, lang, safe_reply
+from adapters.discord.turns import Turns
 from adapters.discord.views import AccessButton, CloseButton
 from bot.catch_up import OpenThread, open_threads
 from bot.commands import Customer, CustomerPost, Edit
@@ -39,7 +40,9 @@ def minimal_intents() -> discord.Intents:
 class SupportClient(discord.Client):
     def __init__(self, desk: Desk, *, guild_id: int, support_channel_id: int, cipher: Cipher | None = None,
                  **options: Any) -> None:
-        options.setdefault("guild_ready_timeout", 2.0)
+        # one guild: READY is followed by its GUILD_CREATE at once; on_ready (and the catch-up
+        # after downtime) waits this long after the last guild
+        options.setdefault("guild_ready_timeout", 0.5)
         super().__init__(
             intents=minimal_intents(),
             allowed_mentions=discord.AllowedMentions.none(),  # a relayed "@everyone" pings no one
@@ -55,6 +58,7 @@ class SupportClient(discord.Client):
         self.deleted_by_bot: set[int] = set()
         self.stale_after = STALE_AFTER
         self.catching_up: asyncio.Task[int] | None = None
+        self.turns = Turns()  # one thread's messages are stored in the order they came
         self.tree: app_commands.CommandTree[SupportClient] = app_commands.CommandTree(self)
         self.tree.on_error = on_tree_error  # type: ignore[method-assign]
         register(self.tree, desk, discord.Object(id=guild_id))
@@ -97,10 +101,11 @@ class SupportClient(discord.Client):
         if not isinstance(channel, discord.Thread):
             return 0
         recovered = 0
-        async for message in channel.history(after=discord.Object(after), oldest_first=True, limit=None):
-            if not message.author.bot and message.id not in known:
-                await self.on_message(message)  # the live path: checks, redaction, deduplication
-                recovered += 1
+        async with self.turns.of(channel.id):  # live messages of this thread wait for what they follow
+            async for message in channel.history(after=discord.Object(after), oldest_first=True, limit=None):
+                if self.relayable(message) and message.id not in known:
+                    await self._relay(message)  # the live path: checks, redaction, deduplication
+                    recovered += 1
         return recovered
 
     def in_support_thread(self, channel: Any) -> bool:
@@ -110,11 +115,17 @@ class SupportClient(discord.Client):
             return channel.parent_id == self.support_channel_id
         return isinstance(channel, discord.PartialMessageable)
 
+    def relayable(self, message: discord.Message) -> bool:
+        """A person's message in a ticket thread (not the bot's, not a join or a pin)."""
+        return (not message.author.bot and message.guild is not None and self.in_support_thread(message.channel)
+                and message.type in (discord.MessageType.default, discord.MessageType.reply))
+
     async def on_message(self, message: discord.Message) -> None:
-        if message.author.bot or message.guild is None or not self.in_support_thread(message.channel):
-            return
-        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
-            return  # thread member joins, pins and other system messages
+        if self.relayable(message):
+            async with self.turns.of(message.channel.id):
+                await self._relay(message)
+
+    async def _relay(self, message: discord.Message) -> None:
         author = message.author
         cmd = CustomerPost(
             Customer(PLATFORM, str(author.id), author.display_name),
