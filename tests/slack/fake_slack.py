@@ -34,6 +34,7 @@ class FakeSlack:
         self.errors: dict[str, list[str | None]] = {}
         self.envelopes: list[dict[str, Any]] = []  # Socket Mode envelopes sent after hello
         self.ws_received: list[dict[str, Any]] = []
+        self.on_ws_message: Any = None  # called with each frame the bot sends over Socket Mode
         self.history: dict[str, list[dict[str, Any]]] = {}  # channel -> its messages, for conversations.replies
         self._ts = 0
         self._runner: web.AppRunner | None = None
@@ -205,6 +206,8 @@ class FakeSlack:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
                 self.ws_received.append(json.loads(msg.data))
+                if self.on_ws_message is not None:
+                    self.on_ws_message(self.ws_received[-1])
             elif msg.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
                 break
         return ws
