@@ -68,8 +68,9 @@ def shown(line: str) -> str:
 class Console:
     def __init__(self, desk: Desk, clock: ManualClock, dispatcher: Dispatcher, write: Write,
                  sweep: Callable[[], Awaitable[object]] | None = None, base_dir: Path = Path("."),
-                 cipher: Cipher | None = None) -> None:
+                 cipher: Cipher | None = None, guard: Callable[[], Awaitable[None]] | None = None) -> None:
         self.desk, self.clock, self.dispatcher, self.write, self.sweep = desk, clock, dispatcher, write, sweep
+        self.guard = guard  # raises when the database turns out to serve a real platform
         self.cipher = cipher  # for /ticket access and /view-access (temporary access, encrypted at rest)
         self.base_dir = base_dir  # where `licences import` finds relative files (the script's folder)
         self._ids = itertools.count(1)
@@ -101,6 +102,8 @@ class Console:
 
     async def settle(self) -> None:
         """Run what became due (timers, then deliveries) before the next line."""
+        if self.guard is not None:
+            await self.guard()
         if self.sweep is not None:
             await self.sweep()
         await self.dispatcher.run_once()

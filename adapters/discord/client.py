@@ -11,6 +11,7 @@ from discord import app_commands
 
 from adapters.discord.commands import LabelTranslator, on_tree_error, register
 from adapters.discord.labels import label, say
+from adapters.discord.lifecycle import OwnedTasks
 from adapters.discord.replies import PLATFORM, lang, safe_reply
 from adapters.discord.views import AccessButton, CloseButton
 from bot.commands import Customer, CustomerPost, Edit
@@ -34,7 +35,7 @@ def minimal_intents() -> discord.Intents:
     return intents
 
 
-class SupportClient(discord.Client):
+class SupportClient(OwnedTasks):
     def __init__(self, desk: Desk, *, guild_id: int, support_channel_id: int, cipher: Cipher | None = None,
                  **options: Any) -> None:
         options.setdefault("guild_ready_timeout", 2.0)
