@@ -74,8 +74,9 @@ async def _run(settings: Settings, clock: ManualClock, script: Path | None, writ
     async def guard() -> None:
         # checked before every delivery pass: a bot started on this database meanwhile is not robbed
         if await foreign_tickets(engine):
-            raise ConsoleRefused(f"{where(settings.database_url)} holds Slack or Discord tickets: the console "
-                                 "would take their messages; give it a database of its own (--database)")
+            raise ConsoleRefused(f"cannot use {where(settings.database_url)} as the console's: it holds Slack or "
+                                 "Discord tickets, whose messages the console would take; give it a database of "
+                                 "its own (--database)")
 
     try:
         await guard()
@@ -114,7 +115,7 @@ def main_console(settings: Settings, script: Path | str | None, database: str | 
             print(f"supportbot: --database: {exc}", file=sys.stderr)
             return 2
     # the transcript is the output: library chatter and our own INFO lines would interleave with it
-    logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+    logging.getLogger().setLevel(max(logging.ERROR, logging.getLogger().level))
     try:
         asyncio.run(run_console(settings, Path(script) if script else None, database=database))
     except ConsoleRefused as exc:
