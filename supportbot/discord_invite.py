@@ -31,7 +31,7 @@ async def print_invite_url(settings: Settings, app_id: int | None) -> int:
         from supportbot.platforms import point_discord_at
 
         point_discord_at(settings)
-        client = discord.Client(intents=discord.Intents.none())
+        client = discord.Client(intents=discord.Intents(guilds=True))  # none() makes discord.py warn
         try:
             app_id = await login_only(client, settings.discord_token.get_secret_value())
         except Unreachable as exc:
