@@ -44,7 +44,7 @@ from bot.conversation import customer_post, staff_post
 from bot.desk import Desk
 from bot.domain import STAFF_CLOSE_REASONS, CloseReason
 from bot.errors import Refusal
-from bot.licence_csv import parse_licence_csv
+from bot.licence_csv import SEPARATORS, decode_export, guess_separator, parse_licence_csv
 from bot.licences import import_licences
 from bot.opening import open_ticket, suggest_manual
 from bot.outbox import Dispatcher
@@ -150,9 +150,13 @@ class Console:
         if not path.is_file():
             self.write(f"! no such licence file: {path}")
             return
-        licences, errors = parse_licence_csv(path.read_text(encoding="utf-8").splitlines())
+        text, encoding = decode_export(path.read_bytes())
+        separator = guess_separator(text)
+        licences, errors = parse_licence_csv(text.splitlines(), set(self.desk.policy.products) or None, separator)
         count = await import_licences(self.desk.uow, licences)
-        self.write(f"  (imported {count} licence(s) from {name}" + (f"; {len(errors)} bad row(s))" if errors else ")"))
+        how = f"read as {encoding}, separated by {SEPARATORS[separator]}s"
+        self.write(f"  (imported {count} licence(s) from {name}, {how}" +
+                   (f"; {len(errors)} bad row(s))" if errors else ")"))
         for error in errors:
             self.write(f"  bad row: {error}")
 
