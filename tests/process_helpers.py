@@ -46,6 +46,10 @@ class Running:
             await self._reader
         return code
 
+    def send(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{line}\n".encode())
+
     def signal(self, sig: signal.Signals) -> None:
         self.process.send_signal(sig)
 
@@ -62,10 +66,10 @@ def base_env(tmp_path: Path, **settings: str) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def supportbot(tmp_path: Path, *args: str, env: dict[str, str]) -> AsyncIterator[Running]:
+async def supportbot(tmp_path: Path, *args: str, env: dict[str, str], stdin: bool = False) -> AsyncIterator[Running]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "supportbot", *args, cwd=tmp_path, env=env,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     running = Running(process)
     try:
         yield running

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
+from adapters.console.help import HELP
 from adapters.console.parser import (
     CustomerCommand,
     CustomerText,
@@ -84,6 +85,9 @@ class Console:
             await self.handle_line(line)
 
     async def handle_line(self, line: str) -> None:
+        if line.strip().lower() in ("help", "?"):
+            self.write(HELP)
+            return
         try:
             parsed = parse_line(line)
         except ParseError as exc:
@@ -138,6 +142,8 @@ class Console:
                                                           ticket_number=parsed.ticket))
             if reply is not None:
                 self._ephemeral(parsed, render(reply))
+            elif self._is_note(parsed.text):  # in Slack the note itself shows in the thread; here, say so
+                self.write(f"  (note stored on #{parsed.ticket}: staff only, never sent to the customer)")
         elif isinstance(parsed, StaffCardAction) and parsed.action == "view-access":
             self._ephemeral(parsed, await view_access(self.desk, self._cipher(), self._staff(parsed.user), parsed.ticket))
         elif isinstance(parsed, StaffCardAction):
@@ -159,6 +165,10 @@ class Console:
                    (f"; {len(errors)} bad row(s))" if errors else ")"))
         for error in errors:
             self.write(f"  bad row: {error}")
+
+    def _is_note(self, text: str) -> bool:
+        prefix = self.desk.policy.note_prefix.lower()
+        return bool(prefix) and text.lstrip().lower().startswith(prefix)
 
     @staticmethod
     def _customer(name: str) -> Customer:
@@ -243,7 +253,12 @@ class Console:
             if args[1:] == ("request-access",):
                 return render(await actions.request_access(self.desk, self._staff(cmd.user), number))
             if not args[1:]:
-                return await queries.staff_ticket(self.desk, number)
+                try:
+                    return await queries.staff_ticket(self.desk, number)
+                except Refusal as refusal:
+                    if refusal.text.key != "unknown_ticket":
+                        raise
+                    return f"Ticket #{number} does not exist."  # the shared text speaks to a customer
         return "usage: /tickets [mine | stats | N | N request-access]"
 
 
