@@ -99,3 +99,24 @@ async def test_invite_url_with_a_rejected_token_says_so(monkeypatch: pytest.Monk
     assert said(capsys.readouterr().err) == ("Discord rejected DISCORD_TOKEN (401 Unauthorized): copy the token "
                                                "again from the Developer Portal (Bot, Reset Token); or pass "
                                                "--application-id")
+
+
+async def test_a_gateway_that_refuses_the_intents_stops_the_bot_with_a_sentence(tmp_path: Path) -> None:
+    from tests.discord import payloads as p
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text(POLICY, encoding="utf-8")
+    async with ThreadedFakes() as fakes:
+        fakes.discord.identify_close_code = 4014  # Message Content intent not enabled in the portal
+        settings = load_settings(
+            _env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path}/bot.db", supportbot_config=policy,
+            discord_token="fake-discord-token", discord_guild_id=p.GUILD_ID, discord_support_channel_id=p.SUPPORT_ID,
+            discord_api_url=f"{fakes.discord.url}/api/v10",
+            discord_gateway_url=fakes.discord.url.replace("http", "ws") + "/gateway")
+        before = asyncio.all_tasks()
+        with pytest.raises(StartupRefused) as caught:
+            async with asyncio.timeout(60):
+                await run_platforms(settings)
+        assert asyncio.all_tasks() - before - {asyncio.current_task()} == set()
+    assert str(caught.value) == ("Discord refused the gateway connection: turn on the Message Content intent "
+                                 "(Developer Portal, Bot, Privileged Gateway Intents)")

@@ -50,6 +50,7 @@ class FakeDiscord:
         self.sockets: list[web.WebSocketResponse] = []
         self.changed = asyncio.Condition()
         self.seq = 0
+        self.identify_close_code: int | None = None  # e.g. 4014: the gateway refuses the IDENTIFY
         self.url = ""
         self._runner: web.AppRunner | None = None
 
@@ -135,6 +136,9 @@ class FakeDiscord:
             frame = json.loads(msg.data)
             if frame["op"] == 1:
                 await ws.send_str(json.dumps({"op": 11}))
+            elif frame["op"] == 2 and self.identify_close_code is not None:
+                await ws.close(code=self.identify_close_code)
+                break
             elif frame["op"] == 2:
                 await self.dispatch("READY", {
                     "v": 10, "user": p.BOT, "guilds": [{"id": str(p.GUILD_ID), "unavailable": True}],
