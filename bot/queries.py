@@ -12,6 +12,10 @@ from bot.errors import Refusal
 from bot.opening import linked_account
 from bot.texts import Text, render
 
+# how staff read a status (status_word is the customer's wording)
+STAFF_STATUS = {TicketStatus.AWAITING_STAFF: "waiting for staff",
+                TicketStatus.AWAITING_CUSTOMER: "waiting for the customer", TicketStatus.CLOSED: "closed"}
+
 
 def status_word(status: TicketStatus, locale: str) -> str:
     """How the customer reads a status, in their language."""
@@ -58,7 +62,7 @@ def time_left(desk: Desk, ticket: Ticket, now: datetime) -> str:
 
 
 def ticket_line(desk: Desk, ticket: Ticket, now: datetime) -> str:
-    return (f"#{ticket.number} [{ticket.product}] {ticket.subject} | {ticket.status.value} | "
+    return (f"#{ticket.number} [{ticket.product}] {ticket.subject} | {STAFF_STATUS[ticket.status]} | "
             f"{ticket.assignee or 'unassigned'} | {time_left(desk, ticket, now)}")
 
 

@@ -29,12 +29,28 @@ def _upgrade_on(connection: Connection, config: Config) -> None:
     command.upgrade(config, "head")
 
 
+# any constant: processes starting together on one PostgreSQL migrate one after the other
+_MIGRATION_LOCK = 0x5B0_7A11
+
+
 async def upgrade(url: str) -> None:
     """`alembic upgrade head` on `url`; safe to call from inside a running event loop."""
     engine = make_engine(url)
     try:
         async with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
             await connection.run_sync(_upgrade_on, alembic_config(url))
+    finally:
+        await engine.dispose()
+
+
+async def probe(url: str) -> None:
+    """Connect once, so a wrong URL fails at start rather than at the first message."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
     finally:
         await engine.dispose()
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.crypto import FernetCipher
@@ -19,10 +20,11 @@ from bot.licences import StoredLicences
 from bot.outbox import Dispatcher
 from bot.ports import Cipher, Clock, DeliveryPort, LicenceSource, UnitOfWorkFactory
 from storage.engine import make_engine, make_session_factory
-from storage.migrate import upgrade
+from storage.migrate import probe, upgrade
 from storage.notify import listen_for_outbox
 from storage.uow import sql_uow_factory
 from supportbot.config_report import policy_path
+from supportbot.database_url import DatabaseUnavailable, connect_failure
 from supportbot.policy_file import load_policy
 from supportbot.process_identity import dead_on_this_host, process_identity
 from supportbot.settings import Settings, SettingsError
@@ -37,13 +39,17 @@ class Store:
     wake: asyncio.Event
 
 
-async def open_store(database_url: str, migrate: bool | None = None) -> Store:
-    """Engine and unit-of-work factory; SQLite is migrated on start (PostgreSQL by `db upgrade`)."""
+async def open_store(database_url: str, migrate: bool = True) -> Store:
+    """Engine and unit-of-work factory, the schema brought up to date first: every entry point
+    (run, console, licence import) works on a fresh database. DatabaseUnavailable says why not."""
     sqlite = make_url(database_url).get_backend_name() == "sqlite"
-    if migrate is None:
-        migrate = sqlite
-    if migrate:
-        await upgrade(database_url)
+    try:
+        if migrate:
+            await upgrade(database_url)
+        else:
+            await probe(database_url)
+    except (SQLAlchemyError, OSError, ImportError) as exc:
+        raise DatabaseUnavailable(connect_failure(database_url, exc)) from None
     engine = make_engine(database_url)
     wake = asyncio.Event()
     uow = sql_uow_factory(make_session_factory(engine), on_commit=wake.set, one_at_a_time=sqlite)

@@ -21,10 +21,14 @@ def policy_path(settings: Settings) -> Path | None:
     """SUPPORTBOT_CONFIG, else ./supportbot.toml; with no platform configured (trying it out),
     the example policy of a checkout so the console has products to show."""
     if settings.supportbot_config:
-        return Path(settings.supportbot_config)
+        path = Path(settings.supportbot_config)
+        if not path.is_file():
+            raise PolicyError([f"SUPPORTBOT_CONFIG={path}: no such file (from {Path.cwd()}); copy "
+                               f"examples/policy.toml there and edit it, or unset SUPPORTBOT_CONFIG"])
+        return path
     if Path("supportbot.toml").is_file():
         return Path("supportbot.toml")
-    if not (settings.slack_enabled or settings.discord_enabled) and EXAMPLE_POLICY.is_file():
+    if not (settings.slack_mentioned or settings.discord_mentioned) and EXAMPLE_POLICY.is_file():
         log.info("no SUPPORTBOT_CONFIG and no supportbot.toml: using the example policy %s", EXAMPLE_POLICY)
         return EXAMPLE_POLICY
     return None
@@ -44,31 +48,34 @@ def access_key_problem(settings: Settings) -> str | None:
 def check_config_report(settings: Settings) -> tuple[bool, str]:
     """(ok, text) for `supportbot check-config`: the policy in brief and the settings,
     secrets hidden. Warnings (e.g. no products) do not make it fail."""
-    path = policy_path(settings)
-    lines = [f"Policy ({path or 'built-in defaults'})"]
+    from supportbot.startup import policy_refusal
+
     ok = True
     try:
+        path = policy_path(settings)
+        lines = [f"Policy ({path or 'built-in defaults'})"]
         policy = load_policy(path)
     except PolicyError as exc:
         ok = False
-        lines += ["  INVALID:"] + [f"    {problem}" for problem in exc.problems]
+        lines = ["Policy", "  INVALID:"] + [f"    {problem}" for problem in exc.problems]
     else:
         lines += [f"  {line}" for line in describe_policy(policy)]
+        refusal = policy_refusal(path, policy)
+        if refusal and (settings.slack_mentioned or settings.discord_mentioned):
+            ok = False  # the bot would refuse to start on it
+            lines.append(f"  INVALID: {refusal}")
     lines.append("Settings")
     lines += [f"  {line}" for line in redacted_summary(settings)]
     key_problem = access_key_problem(settings)
     if key_problem:
         ok = False
         lines.append(f"  INVALID: {key_problem}")
+    for problem in settings.platform_problems():
+        ok = False
+        lines.append(f"  INVALID: {problem}")
     warnings = []
-    if not settings.slack_enabled and not settings.discord_enabled:
+    if not settings.slack_mentioned and not settings.discord_mentioned:
         warnings.append("neither Slack nor Discord is configured: only the console can be used")
-    if settings.slack_bot_token is not None and not settings.slack_enabled:
-        warnings.append(
-            "SLACK_BOT_TOKEN is set without SLACK_APP_TOKEN or SLACK_SIGNING_SECRET: Slack stays off"
-        )
-    if settings.discord_enabled and settings.discord_support_channel_id is None:
-        warnings.append("DISCORD_SUPPORT_CHANNEL_ID is not set: customers have no support channel")
     if settings.access_encryption_key is None:
         warnings.append("ACCESS_ENCRYPTION_KEY is not set: temporary access sent to staff is lost at each restart")
     if settings.licence_api_url is None:

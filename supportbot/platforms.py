@@ -7,27 +7,35 @@ what it is configured for (e.g. Slack over HTTP in many, the Discord gateway in 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
-import sys
 from typing import Any
 
 import discord
 import yarl
 
 from adapters.discord.client import build_discord_client
-from adapters.discord.invite import invite_url
+from adapters.discord.lifecycle import gateway_failure, login
 from adapters.discord.port import DiscordCustomerPort
 from adapters.email.smtp import SmtpMailer
 from adapters.slack.catch_up import catch_up_slack
+from adapters.slack.connect import check_slack_tokens
 from adapters.slack.runner import build_slack, start_slack
 from bot.domain import Attachment, Target
 from bot.ports import DeliveryPort
 from supportbot.bootstrap import Runtime, build_runtime
 from supportbot.clock import SystemClock
+from supportbot.config_report import policy_path
 from supportbot.health import start_health
 from supportbot.settings import Settings
+from supportbot.startup import (
+    StartupRefused,
+    bind,
+    keep_trying,
+    policy_refusal,
+    quiet_reconnect_tracebacks,
+    stop_on_signals,
+    unless_stopped,
+)
 from supportbot.timers_wiring import start_scheduler
 
 log = logging.getLogger(__name__)
@@ -43,8 +51,9 @@ def point_discord_at(settings: Settings) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
 
 
-async def start_platforms(runtime: Runtime) -> dict[Target, DeliveryPort]:
-    """Connect what is configured; returns the delivery ports. Connections are closed by runtime.close()."""
+async def start_platforms(runtime: Runtime, on_failure: Any = None) -> dict[Target, DeliveryPort]:
+    """Connect what is configured; returns the delivery ports. Connections are closed by runtime.close(),
+    which owns each one from before its first attempt. `on_failure(sentence)`: a connection ended for good."""
     settings, desk = runtime.settings, runtime.desk
     # Only what is configured gets a port: rows for a platform this process does not serve
     # stay in the outbox for the process (or the restart) that does, never dropped.
@@ -55,9 +64,10 @@ async def start_platforms(runtime: Runtime) -> dict[Target, DeliveryPort]:
                             signing_secret=_secret(settings.slack_signing_secret) or None,
                             api_url=settings.slack_api_url, usergroup=settings.slack_staff_usergroup,
                             cipher=runtime.cipher)
-        connection = await start_slack(slack.app, app_token=_secret(settings.slack_app_token) or None,
-                                       http_port=settings.slack_http_port)
-        runtime.closers.append(connection.close)
+        app_token = _secret(settings.slack_app_token) or None
+        await keep_trying("Slack", lambda: check_slack_tokens(slack.client, app_token))
+        await bind("SLACK_HTTP_PORT", settings.slack_http_port, lambda: start_slack(
+            slack.app, app_token=app_token, http_port=settings.slack_http_port, owner=runtime.closers))
         ports[Target.STAFF] = slack.port
         # replies written while the bot was away longer than Slack retries: read from the threads
         runtime.tasks.append(asyncio.create_task(catch_up_slack(slack.app, slack.client, desk),
@@ -68,15 +78,20 @@ async def start_platforms(runtime: Runtime) -> dict[Target, DeliveryPort]:
 
         fetch_file = fetch_slack
     if settings.discord_enabled:
-        if settings.discord_guild_id is None or settings.discord_support_channel_id is None:
-            raise SystemExit("DISCORD_GUILD_ID and DISCORD_SUPPORT_CHANNEL_ID must be set with DISCORD_TOKEN")
+        assert settings.discord_guild_id is not None and settings.discord_support_channel_id is not None
         point_discord_at(settings)
         client = build_discord_client(desk, guild_id=settings.discord_guild_id,
                                       support_channel_id=settings.discord_support_channel_id,
                                       cipher=runtime.cipher)
-        await client.login(_secret(settings.discord_token))
-        runtime.tasks.append(asyncio.create_task(client.connect(), name="discord-gateway"))
         runtime.closers.append(client.close)
+        token = _secret(settings.discord_token)
+        await keep_trying("Discord", lambda: login(client, token))
+        gateway = asyncio.create_task(client.connect(), name="discord-gateway")
+        runtime.tasks.append(gateway)
+        if on_failure is not None:
+            gateway.add_done_callback(
+                lambda t: on_failure(gateway_failure(t.exception()))  # type: ignore[arg-type]
+                if not t.cancelled() and t.exception() is not None else None)
         ports[Target.CUSTOMER] = DiscordCustomerPort(client, desk, settings.discord_support_channel_id,
                                                      fetch_file=fetch_file)
     for target, name in ((Target.STAFF, "Slack"), (Target.CUSTOMER, "Discord")):
@@ -89,49 +104,46 @@ async def start_platforms(runtime: Runtime) -> dict[Target, DeliveryPort]:
     return ports
 
 
+async def _start_everything(runtime: Runtime, on_failure: Any) -> None:
+    settings = runtime.settings
+    ports = await start_platforms(runtime, on_failure)
+    runtime.start_dispatcher(ports)
+    await runtime.run_background()
+    if settings.health_port:
+        port = settings.health_port
+        health = await bind("HEALTH_PORT", port, lambda: start_health(runtime.desk, port))
+        runtime.closers.append(health.cleanup)
+    scheduler = start_scheduler(runtime.desk, every_seconds=settings.sweep_seconds)
+    runtime.closers.append(scheduler.stop)  # closed first: waits for the sweep in hand
+
+
 async def run_platforms(settings: Settings) -> None:
-    runtime = await build_runtime(settings, SystemClock())
+    """Run until SIGTERM/SIGINT. StartupRefused (one sentence) when it cannot start or a platform
+    refuses it for good; everything it started is closed and awaited before it returns or raises."""
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    try:
-        ports = await start_platforms(runtime)
-        runtime.start_dispatcher(ports)
-        await runtime.run_background()
-        if settings.health_port:
-            health = await start_health(runtime.desk, settings.health_port)
-            runtime.closers.append(health.cleanup)
-        scheduler = start_scheduler(runtime.desk, every_seconds=settings.sweep_seconds)
-        async def stop_scheduler() -> None:
-            scheduler.shutdown(wait=False)
+    failures: list[str] = []
 
-        runtime.closers.append(stop_scheduler)
-        log.info("supportbot is running (Slack: %s, Discord: %s)",
-                 "on" if settings.slack_enabled else "off", "on" if settings.discord_enabled else "off")
-        await stop.wait()
-    finally:
-        log.info("shutting down")
-        await runtime.close()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.remove_signal_handler(sig)
+    def fail(sentence: str) -> None:
+        failures.append(sentence)
+        stop.set()
 
-
-async def print_invite_url(settings: Settings, application_id: int | None) -> int:
-    """The OAuth2 URL that adds the bot with exactly the permissions it uses."""
-    if application_id is None:
-        if not settings.discord_enabled:
-            print("give --application-id, or set DISCORD_TOKEN so it can be asked from Discord", file=sys.stderr)
-            return 2
-        point_discord_at(settings)
-        client = discord.Client(intents=discord.Intents.none())
+    quiet_reconnect_tracebacks()
+    with stop_on_signals(stop):  # first: a signal at any moment of the start stops it
+        path = policy_path(settings)
+        started, runtime = await unless_stopped(build_runtime(settings, SystemClock()), stop)
+        if not started or runtime is None:
+            return
         try:
-            await client.login(_secret(settings.discord_token))
-            info = await client.application_info()
-            application_id = info.id
+            refusal = policy_refusal(path, runtime.desk.policy)
+            if refusal:
+                raise StartupRefused(refusal)
+            started, _ = await unless_stopped(_start_everything(runtime, fail), stop)
+            if started and not stop.is_set():
+                log.info("supportbot is running (Slack: %s, Discord: %s)",
+                         "on" if settings.slack_enabled else "off", "on" if settings.discord_enabled else "off")
+                await stop.wait()
         finally:
-            await client.close()
-    print(invite_url(application_id))
-    return 0
+            log.info("shutting down")
+            await runtime.close()
+    if failures:
+        raise StartupRefused(failures[0])

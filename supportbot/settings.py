@@ -8,6 +8,8 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from supportbot.database_url import normalise_database_url
+
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 
@@ -75,6 +77,25 @@ class Settings(BaseSettings):
             raise ValueError("must be a positive number of seconds")
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @field_validator("slack_http_port", "smtp_port", "health_port")
+    @classmethod
+    def _port_in_range(cls, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= 65535:
+            raise ValueError(f"{value} is not a port number (1 to 65535)")
+        return value
+
+    @field_validator("discord_guild_id", "discord_support_channel_id")
+    @classmethod
+    def _discord_id(cls, value: int | None) -> int | None:
+        if value is not None and value <= 0:
+            raise ValueError("must be a Discord id (Developer Mode, right-click, Copy ID)")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -97,6 +118,37 @@ class Settings(BaseSettings):
     @property
     def slack_socket_mode(self) -> bool:
         return _is_set(self.slack_app_token)
+
+    @property
+    def slack_mentioned(self) -> bool:
+        """Any Slack credential or option set: the operator means to run Slack."""
+        return any(_is_set(s) for s in (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret)) \
+            or bool(self.slack_staff_usergroup)
+
+    @property
+    def discord_mentioned(self) -> bool:
+        return _is_set(self.discord_token) or self.discord_guild_id is not None \
+            or self.discord_support_channel_id is not None
+
+    def platform_problems(self) -> list[str]:
+        """One sentence per platform that is set up only in part (empty: each is complete or absent)."""
+        problems = []
+        if self.slack_mentioned:
+            missing = []
+            if not _is_set(self.slack_bot_token):
+                missing.append("SLACK_BOT_TOKEN (xoxb-…)")
+            if not (_is_set(self.slack_app_token) or _is_set(self.slack_signing_secret)):
+                missing.append("SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)")
+            if missing:
+                problems.append(f"Slack is only partly configured: set {' and '.join(missing)}")
+        if self.discord_mentioned:
+            missing = [name for name, value in (("DISCORD_TOKEN", _is_set(self.discord_token)),
+                                                ("DISCORD_GUILD_ID", self.discord_guild_id is not None),
+                                                ("DISCORD_SUPPORT_CHANNEL_ID",
+                                                 self.discord_support_channel_id is not None)) if not value]
+            if missing:
+                problems.append(f"Discord is only partly configured: set {' and '.join(missing)}")
+        return problems
 
 
 class SettingsError(Exception):

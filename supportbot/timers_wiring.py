@@ -6,9 +6,11 @@ the job keeps nothing in memory and several processes may run it over one Postgr
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -25,9 +27,27 @@ def make_sweep(desk: Desk) -> Callable[[], Awaitable[int]]:
     return run
 
 
-def start_scheduler(desk: Desk, every_seconds: int = 30) -> AsyncIOScheduler:
+class SweepScheduler(AsyncIOScheduler):
+    """An AsyncIOScheduler whose stop waits for the sweep in hand: APScheduler's own shutdown
+    cancels it mid-transaction without awaiting it, while the engine is being disposed."""
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        if not self.running:
+            return
+        self.pause()  # no new tick from here on
+        executor: Any = self._lookup_executor("default")
+        pending = [f for f in getattr(executor, "_pending_futures", ()) if not f.done()]
+        late: set[Any] = set()
+        if pending:
+            _done, late = await asyncio.wait(pending, timeout=timeout)
+        self.shutdown(wait=False)  # cancels what is still running after the timeout
+        await asyncio.gather(*late, return_exceptions=True)
+
+
+def start_scheduler(desk: Desk, every_seconds: int = 30) -> SweepScheduler:
     """Sweep now (catch up on what fell due while the bot was down), then every `every_seconds`."""
     run = make_sweep(desk)
+    scheduler = SweepScheduler(timezone=UTC)
 
     async def job() -> None:
         try:
@@ -37,7 +57,6 @@ def start_scheduler(desk: Desk, every_seconds: int = 30) -> AsyncIOScheduler:
         except Exception:
             log.exception("sweep failed; it runs again at the next tick")
 
-    scheduler = AsyncIOScheduler(timezone=UTC)
     # next_run_time=now: the first sweep runs at start, catching up on the downtime
     scheduler.add_job(job, "interval", seconds=every_seconds, coalesce=True, max_instances=1,
                       misfire_grace_time=None, id="sweep", next_run_time=datetime.now(UTC))

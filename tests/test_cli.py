@@ -91,3 +91,23 @@ def test_a_malformed_access_key_is_reported_without_echoing_it(env: Path, monkey
     assert main(["console", "--script", str(script)]) == 2  # refused at start, with a sentence
     out = capsys.readouterr()
     assert "not a Fernet key" in out.out + out.err and "zqplantedzq" not in out.out + out.err
+
+
+def test_licence_import_of_an_excel_export_from_the_current_directory(env: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    policy = env / "policy.toml"
+    policy.write_text('[[product]]\nsku = "seo-suite"\nname = "SEO Suite"\nstaff_channel = "support-seo"\n')
+    monkeypatch.setenv("SUPPORTBOT_CONFIG", str(policy))
+    where_typed = env / "downloads"
+    where_typed.mkdir()
+    (where_typed / "export.csv").write_bytes(
+        "key;email;product;expires_at\r\nSEO-1;zoé@example.com;seo-suite;2027-01-31\r\n"
+        "SEO-2;a@example.com;seo_suite;2027-01-31\r\nseo-1;b@example.com;seo-suite;2027-01-31\r\n"
+        "SEO-3;c@example.com;seo-suite;31/12/2027\r\n".encode("cp1252"))
+    monkeypatch.setenv("SUPPORTBOT_CALLER_DIR", str(where_typed))  # bin/run runs from the checkout
+    assert main(["licences", "import", "export.csv"]) == 1
+    out = capsys.readouterr().out
+    assert "imported 1 licence(s)" in out and "(read as Windows-1252, separated by semicolons)" in out
+    assert "line 3: product 'seo_suite' is not in the policy (its products: seo-suite)" in out
+    assert "line 4: key seo-1 is already on line 2: this row was not imported" in out
+    assert "line 5: expires_at '31/12/2027' is not a date: write YYYY-MM-DD" in out

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.domain import Licence
-from bot.licence_csv import RowError, parse_expires_at, parse_licence_csv
+from bot.licence_csv import RowError, decode_export, guess_separator, parse_expires_at, parse_licence_csv
 
 
 def parse(text: str) -> tuple[list[Licence], list[RowError]]:
@@ -49,7 +49,7 @@ def test_a_bad_file_reports_each_row_with_its_line() -> None:
 
     assert licences == []
     assert [str(error) for error in errors] == [
-        "line 2: expires_at '2026-13-01' is not an ISO date or datetime",
+        "line 2: expires_at '2026-13-01' is not a date: write YYYY-MM-DD (valid through that day, UTC) or an ISO datetime such as 2026-12-31T18:00:00+01:00",
         "line 4: key is empty; email 'not-an-email' is not an e-mail address; product is empty",
         "line 5: missing product; missing expires_at",
     ]
@@ -64,18 +64,44 @@ def test_a_mixed_file_keeps_the_good_rows() -> None:
     )
 
     assert [licence.key for licence in licences] == ["K-1", "K-3"]
-    assert errors == [RowError(3, "expires_at 'tomorrow' is not an ISO date or datetime")]
+    assert errors == [RowError(3, "expires_at 'tomorrow' is not a date: write YYYY-MM-DD (valid through that day, UTC) or an ISO datetime such as 2026-12-31T18:00:00+01:00")]
 
 
-def test_a_duplicate_key_keeps_the_last_row_silently() -> None:
+def test_a_duplicate_key_is_reported_and_only_its_first_row_kept() -> None:
     licences, errors = parse(
         "key,email,product,expires_at\nK-1,a@example.com,seo-suite,2026-01-31\nK-1,a@example.com,seo-suite,2027-01-31\n"
+        " k-1 ,b@example.com,seo-suite,2027-01-31\n"
     )
 
-    assert errors == []
+    assert [str(e) for e in errors] == ["line 3: key K-1 is already on line 2: this row was not imported",
+                                        "line 4: key k-1 is already on line 2: this row was not imported"]
     assert [(licence.key, licence.expires_at) for licence in licences] == [
-        ("K-1", datetime(2027, 2, 1, tzinfo=UTC))
+        ("K-1", datetime(2026, 2, 1, tzinfo=UTC))
     ]
+
+
+def test_a_product_not_in_the_policy_is_reported_per_line() -> None:
+    licences, errors = parse_licence_csv(io.StringIO(
+        "key,email,product,expires_at\nK-1,a@example.com,seo_suite,2027-01-31\nK-2,a@example.com,seo-suite,2027-01-31\n"
+    ), known_products={"seo-suite", "one-step-checkout"})
+
+    assert [licence.key for licence in licences] == ["K-2"]
+    assert [str(e) for e in errors] == [
+        "line 2: product 'seo_suite' is not in the policy (its products: one-step-checkout, seo-suite)"]
+
+
+def test_excel_exports_windows_1252_utf16_and_semicolons() -> None:
+    rows = "key;email;product;expires_at\r\nK-1;zoé@example.com;seo-suite;2027-01-31\r\n"
+    for data, encoding in ((rows.encode("cp1252"), "Windows-1252"), (rows.encode("utf-16"), "UTF-16"),
+                           ("\ufeff".encode() + rows.encode(), "UTF-8")):
+        text, used = decode_export(data)
+        assert used == encoding
+        separator = guess_separator(text)
+        assert separator == ";"
+        licences, errors = parse_licence_csv(text.splitlines(), delimiter=separator)
+        assert errors == [] and [licence.email for licence in licences] == ["zoé@example.com"]
+    assert guess_separator("key\temail\tproduct\texpires_at\n") == "\t"
+    assert guess_separator("no header at all\n") == ","
 
 
 def test_a_quoted_multiline_cell_does_not_shift_later_line_numbers() -> None:

@@ -100,7 +100,7 @@ async def test_no_planted_secret_reaches_logs_rows_files_or_reports(
     demo = demo.replace("licences import licences.csv", f"licences import {EXAMPLES / 'licences.csv'}")
     script.write_text(demo + AFTER_DEMO, encoding="utf-8")
     out: list[str] = []
-    await run_console(settings, script, out.append)
+    await run_console(settings, script, out.append, database=settings.database_url)
     transcript = "\n".join(out)
 
     # the flow really ran: the paste was redacted, access stored and shown to staff only

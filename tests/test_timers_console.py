@@ -48,7 +48,7 @@ async def test_moving_the_console_clock_shows_every_reminder(tmp_path: Path) -> 
             'Mon 7 Dec 2026 11:30 (UTC+01:00) (the answer promise).'] == [out for out in warning if out.startswith("→")]
     assert any(line.startswith("→ slack #1 thread: @support-seo Ticket #1") and "has not been answered" in line
                and "due Mon 7 Dec 2026 11:30" in line for line in breach)
-    assert any("card updated: Answer due: - | Status: awaiting_staff" in line for line in breach)
+    assert any("card updated: Answer due: - | Status: waiting for staff" in line for line in breach)
     assert not any(line.startswith("→") for line in after_breach)
 
     nudge, autoclose_warning, autoclose, later = printed[4:]

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
+from adapters.console.help import HELP
 from adapters.console.parser import (
     CustomerCommand,
     CustomerText,
@@ -44,7 +45,7 @@ from bot.conversation import customer_post, staff_post
 from bot.desk import Desk
 from bot.domain import STAFF_CLOSE_REASONS, CloseReason
 from bot.errors import Refusal
-from bot.licence_csv import parse_licence_csv
+from bot.licence_csv import SEPARATORS, decode_export, guess_separator, parse_licence_csv
 from bot.licences import import_licences
 from bot.opening import open_ticket, suggest_manual
 from bot.outbox import Dispatcher
@@ -68,8 +69,9 @@ def shown(line: str) -> str:
 class Console:
     def __init__(self, desk: Desk, clock: ManualClock, dispatcher: Dispatcher, write: Write,
                  sweep: Callable[[], Awaitable[object]] | None = None, base_dir: Path = Path("."),
-                 cipher: Cipher | None = None) -> None:
+                 cipher: Cipher | None = None, guard: Callable[[], Awaitable[None]] | None = None) -> None:
         self.desk, self.clock, self.dispatcher, self.write, self.sweep = desk, clock, dispatcher, write, sweep
+        self.guard = guard  # raises when the database turns out to serve a real platform
         self.cipher = cipher  # for /ticket access and /view-access (temporary access, encrypted at rest)
         self.base_dir = base_dir  # where `licences import` finds relative files (the script's folder)
         self._ids = itertools.count(1)
@@ -83,6 +85,9 @@ class Console:
             await self.handle_line(line)
 
     async def handle_line(self, line: str) -> None:
+        if line.strip().lower() in ("help", "?"):
+            self.write(HELP)
+            return
         try:
             parsed = parse_line(line)
         except ParseError as exc:
@@ -101,6 +106,8 @@ class Console:
 
     async def settle(self) -> None:
         """Run what became due (timers, then deliveries) before the next line."""
+        if self.guard is not None:
+            await self.guard()
         if self.sweep is not None:
             await self.sweep()
         await self.dispatcher.run_once()
@@ -135,6 +142,8 @@ class Console:
                                                           ticket_number=parsed.ticket))
             if reply is not None:
                 self._ephemeral(parsed, render(reply))
+            elif self._is_note(parsed.text):  # in Slack the note itself shows in the thread; here, say so
+                self.write(f"  (note stored on #{parsed.ticket}: staff only, never sent to the customer)")
         elif isinstance(parsed, StaffCardAction) and parsed.action == "view-access":
             self._ephemeral(parsed, await view_access(self.desk, self._cipher(), self._staff(parsed.user), parsed.ticket))
         elif isinstance(parsed, StaffCardAction):
@@ -147,11 +156,19 @@ class Console:
         if not path.is_file():
             self.write(f"! no such licence file: {path}")
             return
-        licences, errors = parse_licence_csv(path.read_text(encoding="utf-8").splitlines())
+        text, encoding = decode_export(path.read_bytes())
+        separator = guess_separator(text)
+        licences, errors = parse_licence_csv(text.splitlines(), set(self.desk.policy.products) or None, separator)
         count = await import_licences(self.desk.uow, licences)
-        self.write(f"  (imported {count} licence(s) from {name}" + (f"; {len(errors)} bad row(s))" if errors else ")"))
+        how = f"read as {encoding}, separated by {SEPARATORS[separator]}s"
+        self.write(f"  (imported {count} licence(s) from {name}, {how}" +
+                   (f"; {len(errors)} bad row(s))" if errors else ")"))
         for error in errors:
             self.write(f"  bad row: {error}")
+
+    def _is_note(self, text: str) -> bool:
+        prefix = self.desk.policy.note_prefix.lower()
+        return bool(prefix) and text.lstrip().lower().startswith(prefix)
 
     @staticmethod
     def _customer(name: str) -> Customer:
@@ -236,7 +253,12 @@ class Console:
             if args[1:] == ("request-access",):
                 return render(await actions.request_access(self.desk, self._staff(cmd.user), number))
             if not args[1:]:
-                return await queries.staff_ticket(self.desk, number)
+                try:
+                    return await queries.staff_ticket(self.desk, number)
+                except Refusal as refusal:
+                    if refusal.text.key != "unknown_ticket":
+                        raise
+                    return f"Ticket #{number} does not exist."  # the shared text speaks to a customer
         return "usage: /tickets [mine | stats | N | N request-access]"
 
 

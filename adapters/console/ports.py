@@ -8,6 +8,7 @@ from bot.accounts import last_valid_day
 from bot.desk import Desk
 from bot.domain import Message, Ticket
 from bot.ports import Delivery
+from bot.queries import STAFF_STATUS
 from bot.texts import Text, render
 
 Write = Callable[[str], None]
@@ -75,7 +76,7 @@ def card_text(desk: Desk, t: Ticket) -> str:
     cal = desk.policy.calendar
     due = cal.format_local(t.sla_due_at) if t.sla_due_at else "-"
     overdue = " (OVERDUE)" if t.sla_due_at and desk.clock.now() >= t.sla_due_at and t.is_open else ""
-    status = t.status.value + (f", {t.close_reason.value}" if t.close_reason else "")
+    status = STAFF_STATUS[t.status] + (f", {t.close_reason.value}" if t.close_reason else "")
     return "\n".join([
         f"Ticket #{t.number}: {t.subject}",
         f"Customer: {t.customer_name} <{t.customer_email}> | Product: {t.product} | Licence until "

@@ -11,6 +11,7 @@ from discord import app_commands
 
 from adapters.discord.commands import LabelTranslator, on_tree_error, register
 from adapters.discord.labels import label, say
+from adapters.discord.lifecycle import OwnedTasks
 from adapters.discord.replies import PLATFORM, lang, safe_reply
 from adapters.discord.turns import Turns
 from adapters.discord.views import AccessButton, CloseButton
@@ -37,7 +38,7 @@ def minimal_intents() -> discord.Intents:
     return intents
 
 
-class SupportClient(discord.Client):
+class SupportClient(OwnedTasks):
     def __init__(self, desk: Desk, *, guild_id: int, support_channel_id: int, cipher: Cipher | None = None,
                  **options: Any) -> None:
         # one guild: READY is followed by its GUILD_CREATE at once; on_ready (and the catch-up

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -60,23 +62,36 @@ class SlackConnection:
     async def close(self) -> None:
         if self._socket is not None:
             await self._socket.close_async()
+            # slack_sdk cancels its receiver, monitor and processor tasks without awaiting them
+            client: Any = self._socket.client
+            tasks = [t for t in (client.message_processor, client.current_session_monitor, client.message_receiver)
+                     if t is not None]
+            await asyncio.gather(*tasks, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
 
 
 async def start_slack(app: AsyncApp, *, app_token: str | None = None, http_port: int = 3000,
-                      host: str = "0.0.0.0") -> SlackConnection:
-    """Socket Mode when an app token (xapp-…) is given, else HTTP at /slack/events; never blocks."""
+                      host: str = "0.0.0.0", owner: list[Any] | None = None) -> SlackConnection:
+    """Socket Mode when an app token (xapp-…) is given, else HTTP at /slack/events; never blocks.
+    `owner` gets the connection's close() before the first attempt, so a start that fails or is
+    cancelled half-way is still closed."""
     if app_token:
         handler = AsyncSocketModeHandler(app, app_token)
+        connection = SlackConnection("socket", socket=handler)
+        if owner is not None:
+            owner.append(connection.close)
         await handler.connect_async()
         log.info("Slack connected in Socket Mode")
-        return SlackConnection("socket", socket=handler)
+        return connection
     server = AsyncSlackAppServer(port=http_port, path=EVENTS_PATH, app=app, host=host)
     runner = web.AppRunner(server.web_app)
+    connection = SlackConnection("http", runner=runner)
+    if owner is not None:
+        owner.append(connection.close)
     await runner.setup()
     site = web.TCPSite(runner, host, http_port)
     await site.start()
-    bound = runner.addresses[0][1] if runner.addresses else http_port  # the real port when 0 was asked
-    log.info("Slack events served over HTTP on port %s at %s", bound, EVENTS_PATH)
-    return SlackConnection("http", runner=runner, port=bound)
+    connection.port = runner.addresses[0][1] if runner.addresses else http_port  # the real port when 0 was asked
+    log.info("Slack events served over HTTP on port %s at %s", connection.port, EVENTS_PATH)
+    return connection

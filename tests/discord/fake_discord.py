@@ -62,6 +62,7 @@ class FakeDiscord:
         self.nonces: dict[tuple[int, str], int] = {}  # (channel, nonce) -> message id, for enforce_nonce
         self.changed = asyncio.Condition()
         self.seq = 0
+        self.identify_close_code: int | None = None  # e.g. 4014: the gateway refuses the IDENTIFY
         self.url = ""
         self._runner: web.AppRunner | None = None
 
@@ -169,6 +170,9 @@ class FakeDiscord:
             frame = json.loads(msg.data)
             if frame["op"] == 1:
                 await ws.send_str(json.dumps({"op": 11}))
+            elif frame["op"] == 2 and self.identify_close_code is not None:
+                await ws.close(code=self.identify_close_code)
+                break
             elif frame["op"] == 2:
                 await self._identify(ws)
             elif frame["op"] == 6:
