@@ -15,6 +15,7 @@ from bot.effects import audit, emit
 from bot.errors import Refusal
 from bot.opening import linked_account
 from bot.ports import UnitOfWork
+from bot.reporting.transcripts import emit_customer_transcript, emit_staff_transcript
 from bot.texts import Text
 
 
@@ -36,8 +37,10 @@ async def close_ticket(
     await uow.tickets.save(ticket)
     await destroy_access(uow, ticket, now, by)
     await emit(uow, now, Target.CUSTOMER, "post", ticket, text=customer_text)
+    await emit_customer_transcript(uow, now, ticket)  # before the lock: the thread must still take posts
     await emit(uow, now, Target.CUSTOMER, "lock", ticket)
     await emit(uow, now, Target.STAFF, "card_update", ticket)
+    await emit_staff_transcript(uow, now, ticket)
     await audit(uow, now, by, "closed", ticket, reason=reason.value)
 
 

@@ -28,6 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     discord = sub.add_parser("discord", help="Discord set-up helpers")
     discord.add_argument("action", choices=["invite-url"])
     discord.add_argument("--application-id", type=int, help="the application id (default: asked from Discord)")
+    transcript = sub.add_parser("transcript", help="a ticket's transcript (HTML or Markdown)")
+    transcript.add_argument("number", type=int, help="the ticket number")
+    transcript.add_argument("--format", choices=["html", "md"], default="html")
+    transcript.add_argument("--customer", action="store_true", help="the customer's copy (no internal notes)")
+    transcript.add_argument("--output", help="write to this file (default: standard output)")
     return parser
 
 
@@ -83,6 +88,10 @@ def _dispatch(command: str, args: argparse.Namespace, settings: Settings) -> int
         from supportbot.platforms import print_invite_url
 
         return asyncio.run(print_invite_url(settings, args.application_id))
+    if command == "transcript":
+        from supportbot.memory_cli import transcript_command
+
+        return asyncio.run(transcript_command(settings, args.number, args.format, args.customer, args.output))
     if command == "console":
         from supportbot.console_mode import main_console
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from adapters.console.console import Console
-from adapters.console.ports import ConsoleCustomerPort, ConsoleMailPort, ConsoleStaffPort
+from adapters.console.ports import ConsoleCustomerPort, ConsoleMailPort, ConsoleStaffPort, default_files_dir
 from bot.clock import ManualClock
 from bot.domain import Target
 from supportbot.bootstrap import build_runtime
@@ -26,21 +26,23 @@ Start with the example licences (first line above), or play examples/demo.txt. C
 
 
 async def run_console(settings: Settings, script: Path | None = None,
-                      write: Callable[[str], None] = print) -> None:
+                      write: Callable[[str], None] = print, files_dir: Path | None = None) -> None:
+    """`files_dir`: where files the bot sends (transcripts, charts) are written (default: a temp folder)."""
     clock = ManualClock(SystemClock().now())
     with tempfile.TemporaryDirectory(prefix="supportbot-") as scratch:
         if script is not None and "database_url" not in settings.model_fields_set:
             # a script numbers its tickets from #1: play it on a fresh database unless told otherwise
             settings = settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{scratch}/script.db"})
-        await _run(settings, clock, script, write)
+        await _run(settings, clock, script, write, files_dir or default_files_dir())
 
 
-async def _run(settings: Settings, clock: ManualClock, script: Path | None, write: Callable[[str], None]) -> None:
+async def _run(settings: Settings, clock: ManualClock, script: Path | None, write: Callable[[str], None],
+               files_dir: Path) -> None:
     runtime = await build_runtime(settings, clock, mail_enabled=True)
     try:
         ports = {
-            Target.CUSTOMER: ConsoleCustomerPort(write),
-            Target.STAFF: ConsoleStaffPort(write, runtime.desk),
+            Target.CUSTOMER: ConsoleCustomerPort(write, runtime.desk, files_dir),
+            Target.STAFF: ConsoleStaffPort(write, runtime.desk, files_dir),
             Target.EMAIL: ConsoleMailPort(write),
         }
         dispatcher = runtime.start_dispatcher(ports, parallel=False)  # type: ignore[arg-type]  # a transcript in order

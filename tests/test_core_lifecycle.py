@@ -72,7 +72,8 @@ async def test_closed_is_final_and_points_to_a_new_ticket():
     text = render(await customer_close(desk, CustomerClose(ALICE)))
     assert f"#{n}" in text
     assert ticket(desk, n).status is TicketStatus.CLOSED
-    assert outbox(desk)[-4:] == [("customer", "post"), ("customer", "lock"), ("staff", "card_update"), ("staff", "post")]
+    assert outbox(desk)[-6:] == [("customer", "post"), ("customer", "transcript"), ("customer", "lock"),
+                                 ("staff", "card_update"), ("staff", "transcript"), ("staff", "post")]
     reply = await customer_post(desk, CustomerPost(ALICE, "m9", "one more thing", ticket_number=n))
     assert reply is not None and "/ticket open" in render(reply)
     assert not [m for m in desk.uow.state.messages.values() if m.body == "one more thing"]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
+from adapters.render.files import customer_transcript, staff_transcript
 from bot.accounts import last_valid_day
 from bot.desk import Desk
 from bot.domain import Message, Ticket
@@ -33,11 +36,24 @@ def _files(message: Message | None) -> str:
     return "\n[files: " + ", ".join(a.filename for a in message.attachments) + "]"
 
 
+def default_files_dir() -> Path:
+    return Path(tempfile.gettempdir()) / "supportbot-console"
+
+
+def save_file(files_dir: Path, name: str, data: bytes) -> Path:
+    """Files the bot would upload (transcripts, charts) are written here; the console shows the path."""
+    files_dir.mkdir(parents=True, exist_ok=True)
+    path = files_dir / name
+    path.write_bytes(data)
+    return path
+
+
 class ConsoleCustomerPort:
     """Stands in for Discord: the ticket's private thread, DMs."""
 
-    def __init__(self, write: Write) -> None:
-        self.write = write
+    def __init__(self, write: Write, desk: Desk | None = None, files_dir: Path | None = None) -> None:
+        self.write, self.desk = write, desk
+        self.files_dir = files_dir or default_files_dir()
 
     async def deliver(self, delivery: Delivery) -> str | None:
         ticket = delivery.ticket
@@ -68,6 +84,11 @@ class ConsoleCustomerPort:
         if action == "dm":
             self.write(block(f"→ discord DM @{who} #{n}", _content(delivery, locale)))
             return None
+        if action == "transcript" and self.desk is not None:
+            name, data = await customer_transcript(self.desk, ticket, delivery.payload)
+            path = save_file(self.files_dir, name, data)
+            self.write(f"→ discord #{n} thread: [file: {name}] (written to {path})")
+            return None
         raise ValueError(f"unknown customer action {action}")
 
 
@@ -93,8 +114,9 @@ def card_text(desk: Desk, t: Ticket) -> str:
 class ConsoleStaffPort:
     """Stands in for Slack: ticket cards in product channels, their threads."""
 
-    def __init__(self, write: Write, desk: Desk) -> None:
+    def __init__(self, write: Write, desk: Desk, files_dir: Path | None = None) -> None:
         self.write, self.desk = write, desk
+        self.files_dir = files_dir or default_files_dir()
 
     async def deliver(self, delivery: Delivery) -> str | None:
         action, ticket, message = delivery.action, delivery.ticket, delivery.message
@@ -120,6 +142,11 @@ class ConsoleStaffPort:
         if action in ("edit", "delete"):
             what = "edited" if action == "edit" else "deleted"
             self.write(block(f"→ slack #{n} thread ({what})", message.body if message and action == "edit" else "-"))
+            return None
+        if action == "transcript":
+            name, data = await staff_transcript(self.desk, ticket, delivery.payload)
+            path = save_file(self.files_dir, name, data)
+            self.write(f"→ slack #{n} thread: [file: {name}] (written to {path})")
             return None
         raise ValueError(f"unknown staff action {action}")
 

@@ -13,6 +13,7 @@ import discord
 
 from adapters.discord.labels import label, say
 from adapters.discord.views import ticket_buttons
+from adapters.render.files import customer_transcript
 from bot.desk import Desk
 from bot.domain import Attachment, Message, Ticket
 from bot.ports import Delivery, RetryLater, Undeliverable
@@ -149,6 +150,13 @@ class DiscordCustomerPort:
         thread = await self._thread(ticket, unarchive=False)
         if not (thread.archived and thread.locked):
             await thread.edit(archived=True, locked=True, reason=f"ticket #{ticket.number} closed")
+
+    async def _do_transcript(self, d: Delivery, ticket: Ticket) -> str:
+        """The customer's copy of the transcript (no internal notes), as a file in their thread."""
+        name, data = await customer_transcript(self.desk, ticket, d.payload)
+        text = label("transcript_attached", ticket.locale, number=ticket.number)
+        return await self._send(await self._thread(ticket), self._addressed(ticket, text), self._to_customer(ticket),
+                                files=[discord.File(io.BytesIO(data), filename=name)])
 
     async def _do_dm(self, d: Delivery, ticket: Ticket) -> str:
         channel = await self.client.create_dm(discord.Object(id=int(ticket.customer_user_id)))

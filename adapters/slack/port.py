@@ -25,6 +25,7 @@ from adapters.slack.card import (
     truncate,
 )
 from adapters.slack.client import ChannelResolver, make_ref, parse_ref, slack_error, translate
+from adapters.slack.uploads import upload_transcript
 from bot.desk import Desk
 from bot.domain import Attachment, Message, Ticket
 from bot.ports import Delivery, RetryLater, Undeliverable
@@ -52,7 +53,8 @@ class SlackStaffPort:
 
     async def deliver(self, delivery: Delivery) -> str | None:
         handler = {"card": self._card, "card_update": self._card_update, "post": self._post,
-                   "edit": self._edit, "delete": self._delete, "react": self._react}.get(delivery.action)
+                   "edit": self._edit, "delete": self._delete, "react": self._react,
+                   "transcript": self._transcript}.get(delivery.action)
         if handler is None:
             raise Undeliverable(f"the Slack port does not know the action {delivery.action!r}")
         try:
@@ -164,6 +166,9 @@ class SlackStaffPort:
         await self._call("chat.delete", lambda: self.client.chat_delete(channel=channel, ts=ts),
                          ok_errors=("message_not_found",))
         return None
+
+    async def _transcript(self, delivery: Delivery) -> str | None:
+        return await upload_transcript(self, delivery)  # adapters/slack/uploads.py
 
     async def _react(self, delivery: Delivery) -> None:
         message = self._message(delivery)

@@ -1,0 +1,69 @@
+"""`supportbot transcript` and the console's files, on the demo's SQLite database."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from supportbot.cli import main
+from supportbot.console_mode import run_console
+from supportbot.memory_cli import transcript_command
+from supportbot.settings import Settings, load_settings
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def settings_for(db: Path) -> Settings:
+    return load_settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{db}",
+                         supportbot_config=EXAMPLES / "policy.toml")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path, list[str]]:
+    import asyncio
+
+    folder = tmp_path_factory.mktemp("memory")
+    settings = settings_for(folder / "demo.db")
+    out: list[str] = []
+    asyncio.run(run_console(settings, EXAMPLES / "demo.txt", out.append, files_dir=folder / "files"))
+    return settings, folder, "\n".join(out).splitlines()
+
+
+def test_the_console_writes_both_transcripts_on_close_and_says_where(demo: tuple[Settings, Path, list[str]]) -> None:
+    _, folder, lines = demo
+    staff = folder / "files" / "ticket-1-transcript.html"
+    customer = folder / "files" / "ticket-1-transcript-customer.html"
+    assert f"→ slack #1 thread: [file: ticket-1-transcript.html] (written to {staff})" in lines
+    assert f"→ discord #1 thread: [file: ticket-1-transcript-customer.html] (written to {customer})" in lines
+    assert "reproduced with flat catalog enabled" in staff.read_text()
+    assert "reproduced with flat catalog enabled" not in customer.read_text()
+    assert "the sitemap now lists all 1,240 products" in customer.read_text()
+
+
+async def test_transcript_command_writes_markdown_to_stdout_and_html_to_a_file(
+        demo: tuple[Settings, Path, list[str]], tmp_path: Path) -> None:
+    settings, _, _ = demo
+    out = io.StringIO()
+    assert await transcript_command(settings, 1, "md", False, None, out=out) == 0
+    text = out.getvalue()
+    assert text.startswith("# Ticket #1: XML sitemap is empty") and "INTERNAL NOTE" in text
+    assert "Mon 7 Dec 2026 09:20 (UTC+01:00)" in text
+    target = tmp_path / "t.html"
+    assert await transcript_command(settings, 1, "html", True, str(target)) == 0
+    page = target.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "internal" not in page.lower() and "flat catalog enabled" not in page
+
+
+async def test_transcript_of_an_unknown_ticket_is_a_sentence(demo: tuple[Settings, Path, list[str]],
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    settings, _, _ = demo
+    assert await transcript_command(settings, 99, "html", False, None, out=io.StringIO()) == 1
+    assert capsys.readouterr().err.strip() == "supportbot: there is no ticket #99."
+
+
+def test_the_cli_parses_transcript_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["transcript", "1", "--format", "pdf"])
+    assert "invalid choice: 'pdf'" in capsys.readouterr().err
