@@ -148,10 +148,10 @@ def build_report(cal: BusinessCalendar, promise: timedelta, since: datetime, unt
         if closer:
             staff.setdefault(closer, _Acc())  # a staff member who only closed still gets a line
         if in_period(ticket.opened_at):
-            day = per_day.setdefault(cal.local(ticket.opened_at).date(), _Acc())
-            for acc in (*lines, day):
+            on_day = per_day.setdefault(cal.local(ticket.opened_at).date(), _Acc())
+            for acc in (*lines, on_day):
                 acc.opened.append(ticket)
-            _first_answer(cal, promise, ticket, waits, until, [*lines, day])
+            _first_answer(cal, promise, ticket, waits, until, [*lines, on_day])
         if in_period(ticket.closed_at):
             for acc in lines:
                 acc.closed.append(ticket)
