@@ -40,6 +40,9 @@ from bot.texts import Text
 #                message.staff_ref (no ticket): tells staff their answer was delivered / is
 #                being retried
 #   transcript   the whole transcript (internal notes marked) as a file in the ticket's thread
+#   report       (no ticket) the SLA report of payload "since"-"until" (ISO instants) as a chart into
+#                payload "channel" (a name from the policy: with the summary) or "channel_id"
+#                (where /tickets report was asked: the chart only, naming "requested_by")
 # Target.EMAIL:
 #   send         payload "to" and text (first line "Subject: ...", then the body); returns the
 #                e-mail's Message-ID

@@ -144,6 +144,10 @@ class ReminderLedger(Protocol):
         """True the first time (ticket, kind, period) is recorded, False afterwards. Atomic."""
         ...
 
+    async def record_desk(self, kind: str, period: int, at: datetime) -> bool:
+        """The same for desk-wide events with no ticket (the weekly report): True the first time."""
+        ...
+
 
 class AuditRepository(Protocol):
     async def add(self, entry: AuditEntry) -> None: ...

@@ -213,6 +213,16 @@ reminder_ledger = Table(
     PrimaryKeyConstraint("ticket_id", "kind", "period"),
 )
 
+# Desk-wide events that happen once (the weekly SLA report), keyed like the reminder ledger.
+desk_ledger = Table(
+    "desk_ledger",
+    metadata,
+    Column("kind", String(64), nullable=False),
+    Column("period", Integer, nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("kind", "period"),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

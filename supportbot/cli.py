@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     transcript.add_argument("--format", choices=["html", "md"], default="html")
     transcript.add_argument("--customer", action="store_true", help="the customer's copy (no internal notes)")
     transcript.add_argument("--output", help="write to this file (default: standard output)")
+    report = sub.add_parser("report", help="the SLA report: answer times in working hours, per product and staff")
+    report.add_argument("--format", choices=["text", "csv", "png"], default="text")
+    report.add_argument("--since", help="first day, YYYY-MM-DD (default: 7 days before --until or now)")
+    report.add_argument("--until", help="last day included, YYYY-MM-DD (default: now)")
+    report.add_argument("--output", help="write to this file (needed for png; default: standard output)")
     return parser
 
 
@@ -92,6 +97,10 @@ def _dispatch(command: str, args: argparse.Namespace, settings: Settings) -> int
         from supportbot.memory_cli import transcript_command
 
         return asyncio.run(transcript_command(settings, args.number, args.format, args.customer, args.output))
+    if command == "report":
+        from supportbot.memory_cli import report_command
+
+        return asyncio.run(report_command(settings, args.format, args.since, args.until, args.output))
     if command == "console":
         from supportbot.console_mode import main_console
 

@@ -12,6 +12,7 @@ from bot.desk import Desk
 from bot.errors import Refusal
 from bot.licences import StoredLicences
 from bot.ports import Clock
+from bot.texts import render
 from supportbot.bootstrap import open_store
 from supportbot.clock import SystemClock
 from supportbot.config_report import policy_path
@@ -51,6 +52,35 @@ async def transcript_command(settings: Settings, number: int, fmt: str, customer
         except Refusal:
             print(f"supportbot: there is no ticket #{number}.", file=sys.stderr)
             return 1
+    try:
+        write_output(data, output, out)
+    except OSError as exc:
+        print(f"supportbot: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def report_command(settings: Settings, fmt: str, since: str | None, until: str | None, output: str | None,
+                         out: TextIO = sys.stdout, clock: Clock | None = None) -> int:
+    from adapters.render.chart import report_chart
+    from bot.reporting.report import load_report, parse_day, period
+    from bot.reporting.report_text import report_csv, report_text
+
+    if fmt == "png" and output is None:
+        print("supportbot: a PNG chart needs --output FILE.png", file=sys.stderr)
+        return 2
+    async with reading_desk(settings, clock) as desk:
+        try:
+            start, end = period(desk, parse_day(since) if since else None, parse_day(until) if until else None)
+        except Refusal as refusal:
+            print(f"supportbot: {render(refusal.text)}", file=sys.stderr)
+            return 2
+        report = await load_report(desk, start, end)
+        cal = desk.policy.calendar
+    if fmt == "png":
+        data = report_chart(cal, report)
+    else:
+        data = (report_csv(report) if fmt == "csv" else report_text(cal, report) + "\n").encode("utf-8")
     try:
         write_output(data, output, out)
     except OSError as exc:

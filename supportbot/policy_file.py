@@ -19,7 +19,8 @@ from pydantic import (
 )
 
 from bot.calendar import BusinessCalendar
-from bot.policy import ManualPage, Policy, Product, SlaPolicy
+from bot.policy import ManualPage, Policy, Product, SlaPolicy, WeeklyReport
+from supportbot import policy_memory as memory
 from supportbot import policy_values as values
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -94,6 +95,12 @@ class _Desk(_Section):
     subject_similarity: int = Field(default=85, ge=0, le=100)
 
 
+class _Report(_Section):
+    channel: Annotated[str, _v(values.non_empty_text)]
+    weekday: memory.Weekday = 0
+    time: memory.ClockTime = time(9)
+
+
 class _Manual(_Section):
     title: Annotated[str, _v(values.non_empty_text)]
     url: Annotated[str, _v(values.http_url)]
@@ -113,6 +120,7 @@ _SECTIONS: dict[str, Any] = {
     "limits": _Limits,
     "desk": _Desk,
     "product": list[dict[str, Any]],  # each table is validated alone, see _products
+    "report": _Report | None,
 }
 
 _MESSAGES = {
@@ -190,7 +198,8 @@ def _policy_from(data: dict[str, Any]) -> Policy:
     parsed: dict[str, Any] = {}
     for name, shape in _SECTIONS.items():
         try:
-            parsed[name] = TypeAdapter(shape).validate_python(data.get(name, [] if name == "product" else {}))
+            default: Any = [] if name == "product" else None if name == "report" else {}
+            parsed[name] = TypeAdapter(shape).validate_python(data.get(name, default))
         except ValidationError as exc:
             problems.extend(_problems(name, exc))
     calendar = _build_calendar(parsed.get("calendar"), problems)
@@ -219,7 +228,12 @@ def _policy_from(data: dict[str, Any]) -> Policy:
         leads=tuple(desk.leads),
         dm_on_answer=desk.dm_on_answer,
         email_on_answer=desk.email_on_answer,
+        weekly_report=_weekly(parsed.get("report")),
     )
+
+
+def _weekly(section: _Report | None) -> WeeklyReport | None:
+    return WeeklyReport(section.channel, section.weekday, section.time) if section else None
 
 
 def _products(tables: list[dict[str, Any]], problems: list[str]) -> dict[str, Product]:

@@ -218,6 +218,9 @@ class Ledger(_Repo):
         self.s.ledger.add((ticket_id, kind, period))
         return True
 
+    async def record_desk(self, kind: str, period: int, at: datetime) -> bool:
+        return await self.record(0, kind, period, at)  # no ticket 0 exists: a key of its own
+
 
 class Audit(_Repo):
     async def add(self, entry: AuditEntry) -> None:

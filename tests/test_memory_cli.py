@@ -9,7 +9,7 @@ import pytest
 
 from supportbot.cli import main
 from supportbot.console_mode import run_console
-from supportbot.memory_cli import transcript_command
+from supportbot.memory_cli import report_command, transcript_command
 from supportbot.settings import Settings, load_settings
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -67,3 +67,42 @@ def test_the_cli_parses_transcript_options(capsys: pytest.CaptureFixture[str]) -
     with pytest.raises(SystemExit):
         main(["transcript", "1", "--format", "pdf"])
     assert "invalid choice: 'pdf'" in capsys.readouterr().err
+
+
+def test_the_console_report_prints_the_summary_and_the_chart_path(demo: tuple[Settings, Path, list[str]]) -> None:
+    _, folder, lines = demo
+    start = lines.index("> staff bob: /tickets report")
+    assert lines[start + 1] == ("→ slack ephemeral @bob: SLA report, Mon 30 Nov 2026 09:20 to Mon 07 Dec 2026 09:20 "
+                                "(UTC+01:00)")
+    assert "    All products: 1 opened, 1 closed" in lines[start:]
+    chart = folder / "files" / "sla-report-2026-12-07.png"
+    assert f"→ slack #staff: [file: sla-report-2026-12-07.png] (written to {chart})" in lines
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+async def test_report_command_text_csv_and_png(demo: tuple[Settings, Path, list[str]], tmp_path: Path) -> None:
+    settings, _, _ = demo
+    out = io.StringIO()
+    assert await report_command(settings, "text", "2026-12-01", "2026-12-07", None, out=out) == 0
+    text = out.getvalue().splitlines()
+    assert text[0] == "SLA report, Tue 01 Dec 2026 00:00 to Mon 07 Dec 2026 23:59 (UTC+01:00)"
+    # opened Friday 18:30 (closed), answered Monday 09:20: 20 minutes of working time
+    assert ("  first answer (working time): average 20m, median 20m, p90 20m (1); within 4h: 1 of 1 (100%)"
+            in text)
+    out = io.StringIO()
+    assert await report_command(settings, "csv", "2026-12-01", "2026-12-07", None, out=out) == 0
+    assert out.getvalue().splitlines()[1].startswith("all,All products,1,1,1,0.33,0.33,0.33,1,100.0,")
+    png = tmp_path / "chart.png"
+    assert await report_command(settings, "png", "2026-12-01", "2026-12-07", str(png)) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+async def test_report_command_refuses_bad_input_with_a_sentence(demo: tuple[Settings, Path, list[str]],
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    settings, _, _ = demo
+    assert await report_command(settings, "png", None, None, None) == 2
+    assert "a PNG chart needs --output FILE.png" in capsys.readouterr().err
+    assert await report_command(settings, "text", "yesterday", None, None, out=io.StringIO()) == 2
+    assert "yesterday is not a date: write it as YYYY-MM-DD" in capsys.readouterr().err
+    assert await report_command(settings, "text", "2026-12-09", "2026-12-01", None, out=io.StringIO()) == 2
+    assert "The report's period is empty" in capsys.readouterr().err

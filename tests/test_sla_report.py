@@ -145,3 +145,17 @@ def test_an_empty_period() -> None:
     text = report_text(CAL, empty)
     assert "first answer (working time): -; within 4h: -" in text and "no tickets" in text
     assert len(report_csv(empty).splitlines()) == 2
+
+
+def test_the_chart_is_a_png_of_sensible_size() -> None:
+    import struct
+
+    from adapters.render.chart import report_chart
+
+    png = report_chart(CAL, report())
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", png[16:24])
+    assert (width, height) == (1000, 600)
+    assert 10_000 < len(png) < 500_000
+    empty = report_chart(CAL, build_report(CAL, 4 * H, SINCE, SINCE + timedelta(days=1), [], {}))
+    assert empty[:8] == b"\x89PNG\r\n\x1a\n"

@@ -28,7 +28,7 @@ def _revision(connection: Connection) -> str | None:
 async def test_migrated_schema_matches_the_models(db_url: str, db_engine: AsyncEngine) -> None:
     await upgrade(db_url)  # a second upgrade is a no-op
     async with db_engine.connect() as connection:
-        assert await connection.run_sync(_revision) == "0002"
+        assert await connection.run_sync(_revision) == "0006"
         assert await connection.run_sync(_diff) == []
 
 

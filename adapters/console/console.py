@@ -49,6 +49,7 @@ from bot.licences import import_licences
 from bot.opening import open_ticket, suggest_manual
 from bot.outbox import Dispatcher
 from bot.ports import Cipher
+from bot.reporting.requests import report_options, staff_report
 from bot.secrets import redact
 from bot.texts import Text, render
 
@@ -56,6 +57,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "console"
 REASONS = ", ".join(r.value for r in STAFF_CLOSE_REASONS)
 ACCESS_OPTIONS = {"url", "login", "password", "notes", "valid"}
+CONSOLE_REPORT_CHANNEL = "staff"  # where /tickets report's chart goes: the console has one staff view
 
 
 def shown(line: str) -> str:
@@ -231,13 +233,17 @@ class Console:
             return await queries.staff_open_tickets(self.desk, assignee=cmd.user)
         if args == ("stats",):
             return await queries.staff_stats(self.desk)
+        if args[0] == "report":  # the summary now; the chart is written by the staff port (outbox)
+            since, until = report_options(list(args[1:]))
+            _, summary = await staff_report(self.desk, self._staff(cmd.user), CONSOLE_REPORT_CHANNEL, since, until)
+            return summary
         if args[0].lstrip("#").isdigit():
             number = int(args[0].lstrip("#"))
             if args[1:] == ("request-access",):
                 return render(await actions.request_access(self.desk, self._staff(cmd.user), number))
             if not args[1:]:
                 return await queries.staff_ticket(self.desk, number)
-        return "usage: /tickets [mine | stats | N | N request-access]"
+        return "usage: /tickets [mine | stats | report | N | N request-access]"
 
 
 class ParseErrorRefusal(Refusal):

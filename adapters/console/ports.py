@@ -6,7 +6,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from adapters.render.files import customer_transcript, staff_transcript
+from adapters.render.files import customer_transcript, report_files, staff_transcript
 from bot.accounts import last_valid_day
 from bot.desk import Desk
 from bot.domain import Message, Ticket
@@ -122,6 +122,15 @@ class ConsoleStaffPort:
         action, ticket, message = delivery.action, delivery.ticket, delivery.message
         if action == "react":
             return None  # reactions are Slack decoration; the console shows the delivery itself
+        if action == "report":
+            name, png, summary = await report_files(self.desk, delivery.payload)
+            path = save_file(self.files_dir, name, png)
+            channel = str(delivery.payload.get("channel") or delivery.payload.get("channel_id")).lstrip("#")
+            body = f"[file: {name}] (written to {path})"
+            if not delivery.payload.get("chart_only"):
+                body = f"Weekly SLA report\n{summary}\n{body}"
+            self.write(block(f"→ slack #{channel}", body))
+            return None
         assert ticket is not None, "staff deliveries belong to a ticket"
         n = ticket.number
         if action == "card":

@@ -37,3 +37,18 @@ async def customer_transcript(desk: Desk, ticket: Ticket, payload: dict[str, Any
 
 async def staff_transcript(desk: Desk, ticket: Ticket, payload: dict[str, Any]) -> tuple[str, bytes]:
     return await outbox_transcript(desk, ticket, payload, "staff")
+
+
+async def report_files(desk: Desk, payload: dict[str, Any]) -> tuple[str, bytes, str]:
+    """For a "report" outbox row: the chart's filename and PNG bytes, and the summary text."""
+    from adapters.render.chart import report_chart
+    from bot.reporting.report_text import report_text
+    from bot.reporting.requests import report_from_payload
+
+    try:
+        report = await report_from_payload(desk, payload)
+    except (KeyError, ValueError) as exc:
+        raise Undeliverable(f"report: the row does not name a period ({exc})") from exc
+    cal = desk.policy.calendar
+    last = cal.local(report.until).date().isoformat()
+    return f"sla-report-{last}.png", report_chart(cal, report), report_text(cal, report)

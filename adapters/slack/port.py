@@ -25,7 +25,7 @@ from adapters.slack.card import (
     truncate,
 )
 from adapters.slack.client import ChannelResolver, make_ref, parse_ref, slack_error, translate
-from adapters.slack.uploads import upload_transcript
+from adapters.slack.uploads import upload_report, upload_transcript
 from bot.desk import Desk
 from bot.domain import Attachment, Message, Ticket
 from bot.ports import Delivery, RetryLater, Undeliverable
@@ -54,7 +54,7 @@ class SlackStaffPort:
     async def deliver(self, delivery: Delivery) -> str | None:
         handler = {"card": self._card, "card_update": self._card_update, "post": self._post,
                    "edit": self._edit, "delete": self._delete, "react": self._react,
-                   "transcript": self._transcript}.get(delivery.action)
+                   "transcript": self._transcript, "report": self._report}.get(delivery.action)
         if handler is None:
             raise Undeliverable(f"the Slack port does not know the action {delivery.action!r}")
         try:
@@ -169,6 +169,9 @@ class SlackStaffPort:
 
     async def _transcript(self, delivery: Delivery) -> str | None:
         return await upload_transcript(self, delivery)  # adapters/slack/uploads.py
+
+    async def _report(self, delivery: Delivery) -> str | None:
+        return await upload_report(self, delivery)
 
     async def _react(self, delivery: Delivery) -> None:
         message = self._message(delivery)

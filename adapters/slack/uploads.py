@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from adapters.render.files import staff_transcript
+from adapters.render.files import report_files, staff_transcript
+from adapters.slack.card import TEXT_LIMIT, escape, mention, truncate
 from bot.ports import Delivery
 
 if TYPE_CHECKING:
@@ -25,4 +26,19 @@ async def upload_transcript(port: SlackStaffPort, delivery: Delivery) -> str | N
     response = await port._call("files.uploadV2", lambda: port.client.files_upload_v2(
         content=content, filename=name, title=f"Transcript of ticket #{ticket.number}", channel=channel,
         thread_ts=thread_ts, initial_comment=f"Transcript of ticket #{ticket.number} (with internal notes)."))
+    return file_id(response)
+
+
+async def upload_report(port: SlackStaffPort, delivery: Delivery) -> str | None:
+    """`report`: the SLA chart into payload "channel" (a name or id): with the summary (weekly), or
+    saying who asked (/tickets report, whose summary was answered ephemerally)."""
+    channel = delivery.payload.get("channel_id") or await port.channels.resolve(str(delivery.payload.get("channel")))
+    name, png, summary = await report_files(port.desk, delivery.payload)
+    if delivery.payload.get("chart_only"):
+        comment = f"SLA chart requested by {mention(str(delivery.payload.get('requested_by') or ''))}"
+    else:
+        comment = truncate(f"*Weekly SLA report*\n```{escape(summary)}```", TEXT_LIMIT)
+    await port._pace(channel)
+    response = await port._call("files.uploadV2", lambda: port.client.files_upload_v2(
+        content=png, filename=name, title="SLA report", channel=channel, initial_comment=comment))
     return file_id(response)

@@ -22,7 +22,8 @@ def local_midnight(desk: Desk, day: date) -> datetime:
 def period(desk: Desk, since: date | None = None, until: date | None = None) -> tuple[datetime, datetime]:
     """[start, end): from the start of `since` to the end of `until` (both days included, in the desk's
     timezone); by default the 7 days up to now."""
-    end = local_midnight(desk, until + timedelta(days=1)) if until else desk.clock.now()
+    # up to now included: what happened this very instant is in the report
+    end = local_midnight(desk, until + timedelta(days=1)) if until else desk.clock.now() + timedelta(microseconds=1)
     start = local_midnight(desk, since) if since else end - timedelta(days=DEFAULT_DAYS)
     if start >= end:
         raise Refusal("report_bad_period")
