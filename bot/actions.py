@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import deadlines
+from bot import deadlines, snippets
 from bot.access import destroy_access
 from bot.accounts import last_valid_day
 from bot.commands import Claim, CustomerClose, Staff, StaffClose
@@ -63,7 +63,8 @@ async def staff_close(desk: Desk, cmd: StaffClose) -> Text:
         params = {"number": ticket.number, "subject": ticket.subject,
                   "expired_on": last_valid_day(ticket.licence_expires_at),
                   "renew_url": desk.policy.renew_url or "-"}
-        text = Text(f"closed_{cmd.reason.value.replace('-', '_')}", params)
+        text = snippets.close_text(desk.policy, ticket, cmd.reason) or Text(
+            f"closed_{cmd.reason.value.replace('-', '_')}", params)
         await close_ticket(uow, ticket, now, cmd.reason, f"staff:{cmd.staff.user_id}", text)
         await emit(uow, now, Target.STAFF, "post", ticket,
                    text=Text("staff_closed_note", {"staff": cmd.staff.display_name, "reason": cmd.reason.value}))

@@ -64,6 +64,9 @@ class Policy:
     dm_on_answer: bool = False
     # e-mail the customer on each staff answer when a mailer is configured
     email_on_answer: bool = True
+    # staff's canned answers by name ([[snippet]]), sent with snippet_prefix + name alone (bot/snippets.py)
+    snippets: dict[str, str] = field(default_factory=dict)
+    snippet_prefix: str = "!"
     # the weekly SLA report ([report] in the policy file); None: not posted
     weekly_report: WeeklyReport | None = None
 

@@ -93,12 +93,18 @@ class _Desk(_Section):
     dm_on_answer: bool = False
     email_on_answer: bool = True
     subject_similarity: int = Field(default=85, ge=0, le=100)
+    snippet_prefix: Annotated[str, _v(values.non_empty_text)] = "!"
 
 
 class _Report(_Section):
     channel: Annotated[str, _v(values.non_empty_text)]
     weekday: memory.Weekday = 0
     time: memory.ClockTime = time(9)
+
+
+class _Snippet(_Section):
+    name: memory.SnippetName
+    text: Annotated[str, _v(values.non_empty_text)]
 
 
 class _Manual(_Section):
@@ -121,6 +127,7 @@ _SECTIONS: dict[str, Any] = {
     "desk": _Desk,
     "product": list[dict[str, Any]],  # each table is validated alone, see _products
     "report": _Report | None,
+    "snippet": list[_Snippet],
 }
 
 _MESSAGES = {
@@ -198,7 +205,7 @@ def _policy_from(data: dict[str, Any]) -> Policy:
     parsed: dict[str, Any] = {}
     for name, shape in _SECTIONS.items():
         try:
-            default: Any = [] if name == "product" else None if name == "report" else {}
+            default: Any = [] if name in ("product", "snippet") else None if name == "report" else {}
             parsed[name] = TypeAdapter(shape).validate_python(data.get(name, default))
         except ValidationError as exc:
             problems.extend(_problems(name, exc))
@@ -210,6 +217,7 @@ def _policy_from(data: dict[str, Any]) -> Policy:
         if sla.auto_close_warning >= sla.auto_close_after:
             problems.append("sla.auto_close_warning: must be shorter than sla.auto_close_after")
     products = _products(parsed.get("product", []), problems)
+    snippets = _snippets(parsed.get("snippet", []), problems)
     if problems or calendar is None or sla is None or "limits" not in parsed or "desk" not in parsed:
         raise PolicyError(problems)
     limits, desk = parsed["limits"], parsed["desk"]
@@ -229,7 +237,18 @@ def _policy_from(data: dict[str, Any]) -> Policy:
         dm_on_answer=desk.dm_on_answer,
         email_on_answer=desk.email_on_answer,
         weekly_report=_weekly(parsed.get("report")),
+        snippets=snippets,
+        snippet_prefix=desk.snippet_prefix,
     )
+
+
+def _snippets(items: list[_Snippet], problems: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for index, item in enumerate(items):
+        if item.name in found:
+            problems.append(f"snippet[{index}].name: {item.name!r} is already used by another snippet")
+        found[item.name] = item.text
+    return found
 
 
 def _weekly(section: _Report | None) -> WeeklyReport | None:
