@@ -67,6 +67,8 @@ class Policy:
     # staff's canned answers by name ([[snippet]]), sent with snippet_prefix + name alone (bot/snippets.py)
     snippets: dict[str, str] = field(default_factory=dict)
     snippet_prefix: str = "!"
+    # how long after a close (not by inactivity) the customer may rate it; None: no rating asked
+    rating_window: timedelta | None = timedelta(days=7)
     # the weekly SLA report ([report] in the policy file); None: not posted
     weekly_report: WeeklyReport | None = None
 

@@ -19,6 +19,7 @@ from bot.domain import (
     Licence,
     Message,
     OutboxItem,
+    Rating,
     Target,
     Ticket,
 )
@@ -149,6 +150,15 @@ class ReminderLedger(Protocol):
         ...
 
 
+class RatingRepository(Protocol):
+    async def add(self, rating: Rating) -> bool:
+        """Store the ticket's rating; False (and nothing stored) if it has one already. Atomic."""
+        ...
+
+    async def get(self, ticket_id: int) -> Rating | None: ...
+    async def for_tickets(self, ticket_ids: Collection[int]) -> dict[int, Rating]: ...
+
+
 class AuditRepository(Protocol):
     async def add(self, entry: AuditEntry) -> None: ...
     async def for_ticket(self, ticket_id: int) -> list[AuditEntry]: ...
@@ -196,6 +206,7 @@ class UnitOfWork(Protocol):
     reminders: ReminderLedger
     audit: AuditRepository
     access: AccessRepository
+    ratings: RatingRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc: object) -> None: ...

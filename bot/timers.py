@@ -152,7 +152,7 @@ async def _licence_expired(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: dat
                mention=f"channel:{ticket.staff_channel}")
     if desk.policy.on_licence_expiry == "close":
         await close_ticket(uow, ticket, now, CloseReason.LICENCE_EXPIRED, "system",
-                           Text("closed_licence_expired", params))
+                           Text("closed_licence_expired", params), desk)
 
 
 async def sweep(desk: Desk) -> int:

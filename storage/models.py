@@ -223,6 +223,17 @@ desk_ledger = Table(
     PrimaryKeyConstraint("kind", "period"),
 )
 
+# Satisfaction (bot/satisfaction.py): one rating per ticket, the primary key makes it once.
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), primary_key=True),
+    Column("score", Integer, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("rated_at", UTCDateTime(), nullable=False),
+    Column("rated_by", String(128), nullable=False),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

@@ -102,6 +102,11 @@ class _Report(_Section):
     time: memory.ClockTime = time(9)
 
 
+class _Satisfaction(_Section):
+    enabled: bool = True
+    window: Annotated[timedelta, _v(values.duration)] = timedelta(days=7)
+
+
 class _Snippet(_Section):
     name: memory.SnippetName
     text: Annotated[str, _v(values.non_empty_text)]
@@ -128,6 +133,7 @@ _SECTIONS: dict[str, Any] = {
     "product": list[dict[str, Any]],  # each table is validated alone, see _products
     "report": _Report | None,
     "snippet": list[_Snippet],
+    "satisfaction": _Satisfaction,
 }
 
 _MESSAGES = {
@@ -239,7 +245,14 @@ def _policy_from(data: dict[str, Any]) -> Policy:
         weekly_report=_weekly(parsed.get("report")),
         snippets=snippets,
         snippet_prefix=desk.snippet_prefix,
+        rating_window=_rating_window(parsed.get("satisfaction")),
     )
+
+
+def _rating_window(section: _Satisfaction | None) -> timedelta | None:
+    if section is None:
+        return timedelta(days=7)
+    return section.window if section.enabled else None
 
 
 def _snippets(items: list[_Snippet], problems: list[str]) -> dict[str, str]:

@@ -22,6 +22,7 @@ from bot.domain import (
     Message,
     OutboxItem,
     OutboxStatus,
+    Rating,
     Target,
     Ticket,
 )
@@ -41,6 +42,7 @@ class State:
     ledger: set[tuple[int, str, int]] = field(default_factory=set)
     audit: list[AuditEntry] = field(default_factory=list)
     access: dict[int, AccessGrant] = field(default_factory=dict)
+    ratings: dict[int, Rating] = field(default_factory=dict)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -254,6 +256,20 @@ class Access(_Repo):
         self.s.access.pop(grant_id, None)
 
 
+class Ratings(_Repo):
+    async def add(self, rating: Rating) -> bool:
+        if rating.ticket_id in self.s.ratings:
+            return False
+        self.s.ratings[rating.ticket_id] = rating
+        return True
+
+    async def get(self, ticket_id: int) -> Rating | None:
+        return self.s.ratings.get(ticket_id)
+
+    async def for_tickets(self, ticket_ids: Collection[int]) -> dict[int, Rating]:
+        return {i: r for i, r in self.s.ratings.items() if i in ticket_ids}
+
+
 class FakeUnitOfWork:
     def __init__(self, store: FakeStore) -> None:
         self.store = store
@@ -262,6 +278,7 @@ class FakeUnitOfWork:
         self.licences, self.tickets, self.messages = Licences(self), Tickets(self), Messages(self)
         self.outbox, self.events, self.reminders, self.audit = Outbox(self), Events(self), Ledger(self), Audit(self)
         self.access = Access(self)
+        self.ratings = Ratings(self)
 
     async def __aenter__(self) -> FakeUnitOfWork:
         return self

@@ -106,3 +106,13 @@ async def test_report_command_refuses_bad_input_with_a_sentence(demo: tuple[Sett
     assert "yesterday is not a date: write it as YYYY-MM-DD" in capsys.readouterr().err
     assert await report_command(settings, "text", "2026-12-09", "2026-12-01", None, out=io.StringIO()) == 2
     assert "The report's period is empty" in capsys.readouterr().err
+
+
+def test_the_console_rates_once_and_the_report_shows_it(demo: tuple[Settings, Path, list[str]]) -> None:
+    _, _, lines = demo
+    assert "→ discord #1 thread: How did we do on ticket #1? Rate our support from 1 (poor) to 5 (excellent); " \
+           "a comment is welcome." in lines
+    assert "→ slack #1 thread: alice rated the support 5/5: quick and clear answer" in lines
+    assert "→ discord ephemeral @alice: Ticket #1 has already been rated. Thank you!" in lines
+    start = lines.index("> staff bob: /tickets report")
+    assert any("closes: resolved 1; satisfaction: 5.0 / 5 (1)" in line for line in lines[start:])

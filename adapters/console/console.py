@@ -50,6 +50,7 @@ from bot.opening import open_ticket, suggest_manual
 from bot.outbox import Dispatcher
 from bot.ports import Cipher
 from bot.reporting.requests import report_options, staff_report
+from bot.satisfaction import rate
 from bot.secrets import redact
 from bot.texts import Text, render
 
@@ -176,6 +177,8 @@ class Console:
             reply = await queries.customer_list(self.desk, who)
         elif cmd.sub == "access":
             reply = await self._access(cmd, who, number)
+        elif cmd.sub == "rate":
+            reply = await self._rate(cmd, who)
         else:
             reply = await actions.customer_close(self.desk, CustomerClose(who, number))
         self._ephemeral(cmd, render(reply))
@@ -195,6 +198,16 @@ class Console:
             who, opts.get("product", ""), opts.get("subject", ""), opts.get("magento", ""), opts.get("module", ""),
             opts.get("description", ""), opts.get("steps", ""), opts.get("changes", ""), opts.get("errors", "")))
         return opened.reply
+
+    async def _rate(self, cmd: CustomerCommand, who: Customer) -> Text:
+        """`alice: /ticket rate 5 ["comment"] [ticket:N]`: the 1-5 buttons and the comment form."""
+        usage = 'use: /ticket rate 1-5 ["comment"] [ticket:N]'
+        if not cmd.args or not cmd.args[0].isdigit() or set(cmd.options) - {"ticket"}:
+            raise ParseErrorRefusal(usage)
+        ticket = cmd.options.get("ticket", "").lstrip("#")
+        if ticket and not ticket.isdigit():
+            raise ParseErrorRefusal(usage)
+        return await rate(self.desk, who, int(ticket) if ticket else None, int(cmd.args[0]), " ".join(cmd.args[1:]))
 
     def _cipher(self) -> Cipher:
         if self.cipher is None:

@@ -72,6 +72,9 @@ class ConsoleCustomerPort:
                 body += "\n[button: Send temporary access]  (console: /ticket access url:… login:… password:… valid:YYYY-MM-DD)"
             if delivery.payload.get("close_button"):
                 body += "\n[button: Close ticket]"
+            if delivery.payload.get("rating_buttons"):
+                body += '\n[buttons: 1 2 3 4 5, then an optional comment]  (console: /ticket rate 5 "comment")'
+
             self.write(block(f"→ discord #{n} thread", body))
             return f"discord-msg-{delivery.item_id}"
         if action in ("edit", "delete"):
@@ -137,7 +140,10 @@ class ConsoleStaffPort:
             self.write(block(f"→ slack #{ticket.staff_channel} #{n} new ticket card", card_text(self.desk, ticket)))
             return f"{ticket.staff_channel}:card-{n}"
         if action == "card_update":  # only the line that changes, to keep the transcript readable
-            self.write(f"→ slack #{ticket.staff_channel} #{n} card updated: {card_text(self.desk, ticket).splitlines()[-2]}")
+            rating = delivery.payload.get("rating")
+            rated = f" | Satisfaction: {rating}/5" if rating else ""
+            self.write(f"→ slack #{ticket.staff_channel} #{n} card updated: {card_text(self.desk, ticket).splitlines()[-2]}"
+                       f"{rated}")
             return None
         if action == "post":
             body = _content(delivery, "en") + _files(message)

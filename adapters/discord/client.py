@@ -11,6 +11,7 @@ from discord import app_commands
 
 from adapters.discord.commands import LabelTranslator, on_tree_error, register
 from adapters.discord.labels import label, say
+from adapters.discord.rating import RateButton
 from adapters.discord.replies import PLATFORM, lang, safe_reply
 from adapters.discord.views import AccessButton, CloseButton
 from bot.commands import Customer, CustomerPost, Edit
@@ -57,7 +58,7 @@ class SupportClient(discord.Client):
         register(self.tree, desk, discord.Object(id=guild_id))
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(CloseButton, AccessButton)
+        self.add_dynamic_items(CloseButton, AccessButton, RateButton)
         await self.tree.set_translator(LabelTranslator())
         await self.tree.sync(guild=discord.Object(id=self.guild_id))
         log.info("discord commands synced to guild %s", self.guild_id)

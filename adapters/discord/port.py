@@ -12,6 +12,7 @@ import aiohttp
 import discord
 
 from adapters.discord.labels import label, say
+from adapters.discord.rating import rating_buttons
 from adapters.discord.views import ticket_buttons
 from adapters.render.files import customer_transcript
 from bot.desk import Desk
@@ -117,6 +118,8 @@ class DiscordCustomerPort:
         # the nudge carries the Close button, staff's request for access the button opening the form
         view = ticket_buttons(ticket.number, ticket.locale, close=bool(d.payload.get("close_button")),
                               access=bool(d.payload.get("access_form")))
+        if d.payload.get("rating_buttons"):
+            view = rating_buttons(ticket.number)  # 1-5, after a close (bot/satisfaction.py)
         return await self._send(thread, self._addressed(ticket, self._text(d, ticket)), self._to_customer(ticket),
                                 view=view)
 

@@ -25,7 +25,7 @@ from adapters.slack.card import (
     truncate,
 )
 from adapters.slack.client import ChannelResolver, make_ref, parse_ref, slack_error, translate
-from adapters.slack.uploads import upload_report, upload_transcript
+from adapters.slack.uploads import rating_block, upload_report, upload_transcript
 from bot.desk import Desk
 from bot.domain import Attachment, Message, Ticket
 from bot.ports import Delivery, RetryLater, Undeliverable
@@ -132,6 +132,8 @@ class SlackStaffPort:
         ticket = self._ticket(delivery)
         channel, ts = self._thread(ticket)
         blocks = card_blocks(ticket, self.desk.policy, self.desk.clock.now())
+        if delivery.payload.get("rating"):  # the customer rated the closed ticket (bot/satisfaction.py)
+            blocks.append(rating_block(delivery.payload["rating"], str(delivery.payload.get("comment") or "")))
         await self._call("chat.update", lambda: self.client.chat_update(
             channel=channel, ts=ts, text=fallback_text(ticket), blocks=blocks))
         return None

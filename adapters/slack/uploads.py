@@ -12,6 +12,13 @@ if TYPE_CHECKING:
     from adapters.slack.port import SlackStaffPort
 
 
+def rating_block(score: int, comment: str) -> dict[str, Any]:
+    """The customer's satisfaction, shown on the closed card."""
+    stars = "\u2605" * score + "\u2606" * (5 - score)
+    text = f"*Satisfaction:* {stars} {score}/5" + (f"\n>{escape(truncate(comment, 2000))}" if comment else "")
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
 def file_id(response: Any) -> str | None:
     files = (response or {}).get("files") or []
     return files[0].get("id") if files else None

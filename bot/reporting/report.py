@@ -44,5 +44,7 @@ async def load_report(desk: Desk, since: datetime, until: datetime) -> SlaReport
         tickets = {t.number: t for t in earlier if t.closed_at is None or t.closed_at >= since}
         tickets.update({t.number: t for t in closed})
         messages = {n: await uow.messages.for_ticket(n, limit=ALL_MESSAGES) for n in tickets}
+        ratings = await uow.ratings.for_tickets(list(tickets))
     policy = desk.policy
-    return build_report(policy.calendar, policy.sla.response, since, until, tickets.values(), messages)
+    return build_report(policy.calendar, policy.sla.response, since, until, tickets.values(), messages,
+                        {n: r.score for n, r in ratings.items()})

@@ -44,3 +44,22 @@ async def test_a_failed_upload_is_retried_by_the_outbox(h: Harness):
     assert len(h.fake.uploaded(f"ticket-{n}-transcript.html")) == 2  # the refused attempt, then the retry
     row = h.store.state.outbox[row.id]  # type: ignore[index]
     assert row.status is OutboxStatus.DELIVERED
+
+
+async def test_a_rating_shows_on_the_closed_card(h: Harness):
+    import json
+
+    from bot.satisfaction import rate
+    from tests.core_helpers import ALICE
+
+    n = await h.open()
+    await staff_close(h.desk, StaffClose(BOB, n, CloseReason.RESOLVED))
+    await h.dispatcher.run_once()
+    await rate(h.desk, ALICE, n, 4, "Quick & <b>kind</b>")
+    await h.dispatcher.run_once()
+    update = h.fake.called("chat.update")[-1]
+    assert (update["channel"], update["ts"]) == h.thread(n)
+    blocks = json.dumps(update["blocks"])
+    assert "Satisfaction:* \\u2605\\u2605\\u2605\\u2605\\u2606 4/5" in blocks
+    assert "Quick &amp; &lt;b&gt;kind&lt;/b&gt;" in blocks and "Closed: Resolved" in blocks
+    assert h.fake.called("chat.postMessage")[-1]["text"] == "Alice rated the support 4/5: Quick &amp; &lt;b&gt;kind&lt;/b&gt;"

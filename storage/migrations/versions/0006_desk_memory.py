@@ -1,4 +1,5 @@
-"""The desk ledger: desk-wide events that must happen once (the weekly SLA report), by (kind, period).
+"""The desk's memory: the desk ledger (desk-wide events that happen once, e.g. the weekly SLA report,
+by kind and period) and satisfaction ratings (one per ticket).
 
 Revision ID: 0006
 Revises: 0002
@@ -28,7 +29,18 @@ def upgrade() -> None:
         sa.Column("at", UTC_DATETIME, nullable=False),
         sa.PrimaryKeyConstraint("kind", "period", name=op.f("pk_desk_ledger")),
     )
+    op.create_table(
+        "ratings",
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("rated_at", UTC_DATETIME, nullable=False),
+        sa.Column("rated_by", sa.String(length=128), nullable=False),
+        sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"], name=op.f("fk_ratings_ticket_id_tickets")),
+        sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_ratings")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("ratings")
     op.drop_table("desk_ledger")
