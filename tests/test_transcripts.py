@@ -104,3 +104,29 @@ async def test_every_close_queues_both_transcripts_before_the_lock() -> None:
     await customer_close(desk2, CustomerClose(ALICE, m))
     actions2 = [(o.target.value, o.action) for o in desk2.uow.state.outbox.values()]  # type: ignore[attr-defined]
     assert ("customer", "transcript") in actions2 and ("staff", "transcript") in actions2
+
+
+async def test_inactivity_and_licence_expiry_closes_queue_transcripts_too() -> None:
+    from datetime import timedelta
+
+    from bot.timers import sweep
+
+    desk = make_desk()
+    await link_account(desk, link())
+    n = (await open_ticket(desk, form())).number
+    await staff_post(desk, StaffPost(BOB, "s1", "Try this.", "ts1", ticket_number=n))
+    desk.clock.advance(days=29)  # 4 weeks without a reply: closed by inactivity
+    await sweep(desk)
+    m = (await open_ticket(desk, form(subject="Robots.txt ignored"))).number
+    state = desk.uow.state  # type: ignore[attr-defined]
+    ticket = state.tickets[m]
+    ticket.licence_check_at = desk.clock.now()  # its licence is found expired at the next sweep
+    for key in list(state.licences):
+        state.licences[key] = type(state.licences[key])(key, state.licences[key].email, state.licences[key].product,
+                                                        desk.clock.now() - timedelta(days=1))
+    await sweep(desk)
+    state = desk.uow.state  # type: ignore[attr-defined]  # each commit swaps the fake's state
+    for number, reason in ((n, CloseReason.INACTIVITY), (m, CloseReason.LICENCE_EXPIRED)):
+        assert state.tickets[number].close_reason is reason
+        rows = {(o.target.value, o.action) for o in state.outbox.values() if o.ticket_id == number}
+        assert {("customer", "transcript"), ("staff", "transcript")} <= rows
