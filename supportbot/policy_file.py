@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from bot.calendar import BusinessCalendar
-from bot.policy import ManualPage, Policy, Product, SlaPolicy, WeeklyReport
+from bot.policy import ManualPage, Policy, Product, SlaPolicy
 from supportbot import policy_memory as memory
 from supportbot import policy_values as values
 
@@ -223,7 +223,7 @@ def _policy_from(data: dict[str, Any]) -> Policy:
         if sla.auto_close_warning >= sla.auto_close_after:
             problems.append("sla.auto_close_warning: must be shorter than sla.auto_close_after")
     products = _products(parsed.get("product", []), problems)
-    snippets = _snippets(parsed.get("snippet", []), problems)
+    snippets = memory.snippets(parsed.get("snippet", []), problems)
     if problems or calendar is None or sla is None or "limits" not in parsed or "desk" not in parsed:
         raise PolicyError(problems)
     limits, desk = parsed["limits"], parsed["desk"]
@@ -242,30 +242,11 @@ def _policy_from(data: dict[str, Any]) -> Policy:
         leads=tuple(desk.leads),
         dm_on_answer=desk.dm_on_answer,
         email_on_answer=desk.email_on_answer,
-        weekly_report=_weekly(parsed.get("report")),
+        weekly_report=memory.weekly(parsed.get("report")),
         snippets=snippets,
         snippet_prefix=desk.snippet_prefix,
-        rating_window=_rating_window(parsed.get("satisfaction")),
+        rating_window=memory.rating_window(parsed.get("satisfaction")),
     )
-
-
-def _rating_window(section: _Satisfaction | None) -> timedelta | None:
-    if section is None:
-        return timedelta(days=7)
-    return section.window if section.enabled else None
-
-
-def _snippets(items: list[_Snippet], problems: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for index, item in enumerate(items):
-        if item.name in found:
-            problems.append(f"snippet[{index}].name: {item.name!r} is already used by another snippet")
-        found[item.name] = item.text
-    return found
-
-
-def _weekly(section: _Report | None) -> WeeklyReport | None:
-    return WeeklyReport(section.channel, section.weekday, section.time) if section else None
 
 
 def _products(tables: list[dict[str, Any]], problems: list[str]) -> dict[str, Product]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import time
-from typing import Annotated
+from datetime import time, timedelta
+from typing import Annotated, Any
 
 from pydantic import PlainValidator
 
+from bot.policy import WeeklyReport
 from supportbot import policy_values as values
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -38,3 +39,26 @@ def snippet_name(value: object) -> str:
 Weekday = Annotated[int, PlainValidator(weekday)]
 ClockTime = Annotated[time, PlainValidator(clock_time)]
 SnippetName = Annotated[str, PlainValidator(snippet_name)]
+
+
+# -- building the Policy's values from the validated sections (supportbot/policy_file.py) -----------
+
+
+def rating_window(section: Any) -> timedelta | None:
+    """[satisfaction]: absent means the default window; enabled = false means no rating asked."""
+    if section is None:
+        return timedelta(days=7)
+    return section.window if section.enabled else None
+
+
+def snippets(items: list[Any], problems: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for index, item in enumerate(items):
+        if item.name in found:
+            problems.append(f"snippet[{index}].name: {item.name!r} is already used by another snippet")
+        found[item.name] = item.text
+    return found
+
+
+def weekly(section: Any) -> WeeklyReport | None:
+    return WeeklyReport(section.channel, section.weekday, section.time) if section else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -65,3 +65,25 @@ async def test_once_across_a_restart_and_two_processes(db_url: str) -> None:
             session = uow._session  # type: ignore[attr-defined]
             rows = (await session.execute(select(outbox.c.payload).where(outbox.c.action == "report"))).all()
     assert [r.payload["until"] for r in rows] == ["2026-12-07T09:00:00+01:00"]
+
+
+def test_the_policy_file_reads_report_and_satisfaction() -> None:
+    import pytest
+
+    from supportbot.policy_file import PolicyError, _policy_from
+
+    base = {"calendar": {}, "sla": {}, "limits": {}, "desk": {}}
+    policy = _policy_from({**base, "report": {"channel": "leads", "weekday": "Friday", "time": "17:30"},
+                           "satisfaction": {"window": "3d"}})
+    assert policy.weekly_report == WeeklyReport("leads", 4, time(17, 30))
+    assert policy.rating_window == timedelta(days=3)
+    assert _policy_from(base).weekly_report is None and _policy_from(base).rating_window == timedelta(days=7)
+    assert _policy_from({**base, "satisfaction": {"enabled": False}}).rating_window is None
+    with pytest.raises(PolicyError) as bad:
+        _policy_from({**base, "report": {"weekday": "someday", "time": "9h"}, "satisfaction": {"window": "soon"}})
+    assert bad.value.problems == [
+        "report.channel: missing",
+        "report.weekday: 'someday' is not a weekday: use one of mon, tue, wed, thu, fri, sat, sun",
+        "report.time: '9h' is not a time of day: write HH:MM, e.g. 09:00",
+        "satisfaction.window: 'soon' is not a duration: use e.g. 4h, 30m, 2d4h30m",
+    ]
