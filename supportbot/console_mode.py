@@ -20,7 +20,8 @@ from supportbot.timers_wiring import make_sweep
 BANNER = """supportbot console: you play the customers (as on Discord) and the staff (as in Slack).
   alice: /support link email:alice@example.com key:ABC-123     alice: /ticket open product:… subject:"…" …
   alice: any text          staff bob: #12 answer          staff bob: #12 note: internal
-  staff bob: #12 /claim    staff bob: #12 /close resolved  staff bob: /tickets [mine|stats|N]
+  staff bob: #12 /claim    staff bob: #12 /close resolved  staff bob: /tickets [mine|stats|report|N]
+  staff bob: #12 !cache (a snippet)    alice: /ticket rate 5 "comment" [ticket:N]
   clock 2026-12-04T16:00+01:00    clock +3h    licences import examples/licences.csv
 Start with the example licences (first line above), or play examples/demo.txt. Ctrl-D quits."""
 

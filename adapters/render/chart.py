@@ -42,7 +42,7 @@ def report_chart(cal: BusinessCalendar, report: SlaReport) -> bytes:
         shares.legend(loc="lower left", fontsize="small")
     for d_index, day in enumerate(report.days):
         if day.share_within is None:
-            shares.annotate("no data", (d_index, 2), ha="center", fontsize="x-small", color="#777")
+            shares.annotate("no data", (d_index, 50), ha="center", fontsize="x-small", color="#777")
     shares.set_xticks(list(x), labels, rotation=45 if len(labels) > 10 else 0, ha="right" if len(labels) > 10 else "center",
                       fontsize="small")
     buffer = io.BytesIO()
