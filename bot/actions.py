@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import deadlines
+from bot import deadlines, snippets
 from bot.access import destroy_access
 from bot.accounts import last_valid_day
 from bot.commands import Claim, CustomerClose, Staff, StaffClose
@@ -15,6 +15,8 @@ from bot.effects import audit, emit
 from bot.errors import Refusal
 from bot.opening import linked_account
 from bot.ports import UnitOfWork
+from bot.reporting.transcripts import emit_customer_transcript, emit_staff_transcript
+from bot.satisfaction import ask_for_rating
 from bot.texts import Text
 
 
@@ -28,16 +30,22 @@ async def open_ticket_for_staff(uow: UnitOfWork, number: int) -> Ticket:
 
 
 async def close_ticket(
-    uow: UnitOfWork, ticket: Ticket, now: datetime, reason: CloseReason, by: str, customer_text: Text
+    uow: UnitOfWork, ticket: Ticket, now: datetime, reason: CloseReason, by: str, customer_text: Text,
+    desk: Desk | None = None,
 ) -> None:
     """Close for good: tell the customer, lock their thread, update the card, destroy any
-    temporary access. Used by every closer."""
+    temporary access. Used by every closer. With `desk`, the customer is asked for a rating
+    (bot/satisfaction.py: not after inactivity)."""
     deadlines.close(ticket, now, reason, by)
     await uow.tickets.save(ticket)
     await destroy_access(uow, ticket, now, by)
     await emit(uow, now, Target.CUSTOMER, "post", ticket, text=customer_text)
+    await emit_customer_transcript(uow, now, ticket)  # before the lock: the thread must still take posts
+    if desk is not None:
+        await ask_for_rating(uow, desk, ticket, now)
     await emit(uow, now, Target.CUSTOMER, "lock", ticket)
     await emit(uow, now, Target.STAFF, "card_update", ticket)
+    await emit_staff_transcript(uow, now, ticket)
     await audit(uow, now, by, "closed", ticket, reason=reason.value)
 
 
@@ -60,8 +68,9 @@ async def staff_close(desk: Desk, cmd: StaffClose) -> Text:
         params = {"number": ticket.number, "subject": ticket.subject,
                   "expired_on": last_valid_day(ticket.licence_expires_at),
                   "renew_url": desk.policy.renew_url or "-"}
-        text = Text(f"closed_{cmd.reason.value.replace('-', '_')}", params)
-        await close_ticket(uow, ticket, now, cmd.reason, f"staff:{cmd.staff.user_id}", text)
+        text = snippets.close_text(desk.policy, ticket, cmd.reason) or Text(
+            f"closed_{cmd.reason.value.replace('-', '_')}", params)
+        await close_ticket(uow, ticket, now, cmd.reason, f"staff:{cmd.staff.user_id}", text, desk)
         await emit(uow, now, Target.STAFF, "post", ticket,
                    text=Text("staff_closed_note", {"staff": cmd.staff.display_name, "reason": cmd.reason.value}))
         await uow.commit()
@@ -75,7 +84,7 @@ async def customer_close(desk: Desk, cmd: CustomerClose) -> Text:
         account_id, _ = await linked_account(uow, who)
         ticket = await own_open_ticket(uow, who, cmd.ticket_number, account_id)
         text = Text("closed_by_customer", {"number": ticket.number})
-        await close_ticket(uow, ticket, now, CloseReason.RESOLVED, f"{who.platform}:{who.user_id}", text)
+        await close_ticket(uow, ticket, now, CloseReason.RESOLVED, f"{who.platform}:{who.user_id}", text, desk)
         await emit(uow, now, Target.STAFF, "post", ticket, text=Text("customer_closed_note", {"name": ticket.customer_name}))
         await uow.commit()
     return Text("closed_ok", {"number": ticket.number})

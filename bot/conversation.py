@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import deadlines
+from bot import deadlines, snippets
 from bot.commands import CustomerPost, Edit, StaffPost
 from bot.customer_tickets import the_only_one
 from bot.desk import Desk
@@ -115,11 +115,18 @@ async def staff_post(desk: Desk, cmd: StaffPost) -> Text | None:
             return Text("staff_ticket_closed", {"number": ticket.number})
         assert ticket.id is not None
         kind = MessageKind.NOTE if is_note else MessageKind.STAFF
-        body = cmd.body.lstrip()[len(prefix):].strip() if is_note else cmd.body
+        snippet = None
+        if is_note:
+            body = cmd.body.lstrip()[len(prefix):].strip()
+        else:
+            body, snippet = snippets.expand(desk.policy, ticket, cmd.body)  # "!cache" alone: a canned answer
         message = await uow.messages.add(
             Message(ticket.id, kind, cmd.staff.user_id, cmd.staff.display_name, body, now,
                     tuple(cmd.attachments), staff_ref=cmd.message_ref)
         )
+        if snippet is not None:  # staff see in their thread what the customer got
+            await emit(uow, now, Target.STAFF, "post", ticket, text=Text("snippet_sent_note", {
+                "staff": cmd.staff.display_name, "name": snippet, "text": body}))
         if not is_note:
             await emit(uow, now, Target.CUSTOMER, "post", ticket, message)
             deadlines.await_customer(ticket, now, desk.policy)

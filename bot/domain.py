@@ -194,6 +194,17 @@ class AuditEntry:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Rating:
+    """A customer's satisfaction with a closed ticket: once per ticket (bot/satisfaction.py)."""
+
+    ticket_id: int
+    score: int  # 1 to 5
+    comment: str
+    rated_at: datetime
+    rated_by: str  # "platform:user id" of the ticket's customer
+
+
 @dataclass
 class AccessGrant:
     """Temporary access a customer sent on request: only ever stored encrypted, destroyed when

@@ -26,6 +26,8 @@ from bot.texts import Text
 #   edit/delete  edit/delete message.customer_ref (message.body is the new text)
 #   lock         archive and lock the ticket thread
 #   dm           direct message to ticket.customer_user_id: payload text
+#   transcript   the customer's copy of the ticket's transcript (no internal notes) as a file in
+#                the ticket thread; payload "format" html|md (bot/reporting/transcripts.py)
 # Target.STAFF (Slack, console):
 #   card         post the ticket card in ticket.staff_channel; return its id
 #                -> ticket.staff_thread_ref (the card's message is the ticket's thread)
@@ -37,6 +39,10 @@ from bot.texts import Text
 #   react        add payload "name" (and remove payload "remove", if any) as a reaction on
 #                message.staff_ref (no ticket): tells staff their answer was delivered / is
 #                being retried
+#   transcript   the whole transcript (internal notes marked) as a file in the ticket's thread
+#   report       (no ticket) the SLA report of payload "since"-"until" (ISO instants) as a chart into
+#                payload "channel" (a name from the policy: with the summary) or "channel_id"
+#                (where /tickets report was asked: the chart only, naming "requested_by")
 # Target.EMAIL:
 #   send         payload "to" and text (first line "Subject: ...", then the body); returns the
 #                e-mail's Message-ID

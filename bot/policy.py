@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -35,6 +35,16 @@ class SlaPolicy:
 
 
 @dataclass(frozen=True)
+class WeeklyReport:
+    """[report]: the SLA report of the past week, posted into `channel` each `weekday` (0 = Monday)
+    at `at` (the desk's local time)."""
+
+    channel: str
+    weekday: int = 0
+    at: time = time(9)
+
+
+@dataclass(frozen=True)
 class Policy:
     calendar: BusinessCalendar
     products: dict[str, Product]
@@ -54,6 +64,13 @@ class Policy:
     dm_on_answer: bool = False
     # e-mail the customer on each staff answer when a mailer is configured
     email_on_answer: bool = True
+    # staff's canned answers by name ([[snippet]]), sent with snippet_prefix + name alone (bot/snippets.py)
+    snippets: dict[str, str] = field(default_factory=dict)
+    snippet_prefix: str = "!"
+    # how long after a close (not by inactivity) the customer may rate it; None: no rating asked
+    rating_window: timedelta | None = timedelta(days=7)
+    # the weekly SLA report ([report] in the policy file); None: not posted
+    weekly_report: WeeklyReport | None = None
 
     def product(self, sku: str) -> Product | None:
         return self.products.get(sku)

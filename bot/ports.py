@@ -19,6 +19,7 @@ from bot.domain import (
     Licence,
     Message,
     OutboxItem,
+    Rating,
     Target,
     Ticket,
 )
@@ -168,6 +169,19 @@ class ReminderLedger(Protocol):
         """True the first time (ticket, kind, period) is recorded, False afterwards. Atomic."""
         ...
 
+    async def record_desk(self, kind: str, period: int, at: datetime) -> bool:
+        """The same for desk-wide events with no ticket (the weekly report): True the first time."""
+        ...
+
+
+class RatingRepository(Protocol):
+    async def add(self, rating: Rating) -> bool:
+        """Store the ticket's rating; False (and nothing stored) if it has one already. Atomic."""
+        ...
+
+    async def get(self, ticket_id: int) -> Rating | None: ...
+    async def for_tickets(self, ticket_ids: Collection[int]) -> dict[int, Rating]: ...
+
 
 class AuditRepository(Protocol):
     async def add(self, entry: AuditEntry) -> None: ...
@@ -216,6 +230,7 @@ class UnitOfWork(Protocol):
     reminders: ReminderLedger
     audit: AuditRepository
     access: AccessRepository
+    ratings: RatingRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc: object) -> None: ...

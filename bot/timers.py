@@ -20,6 +20,7 @@ from bot.desk import Desk
 from bot.domain import CloseReason, Target, Ticket
 from bot.effects import emit
 from bot.ports import LicenceUnavailable, UnitOfWork
+from bot.reporting.weekly import post_weekly_report
 from bot.texts import Text
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ async def _licence_expired(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: dat
                mention=f"channel:{ticket.staff_channel}")
     if desk.policy.on_licence_expiry == "close":
         await close_ticket(uow, ticket, now, CloseReason.LICENCE_EXPIRED, "system",
-                           Text("closed_licence_expired", params))
+                           Text("closed_licence_expired", params), desk)
 
 
 async def sweep(desk: Desk) -> int:
@@ -161,4 +162,5 @@ async def sweep(desk: Desk) -> int:
         fired += await _sweep_column(desk, column, kind, handler)
     fired += await _sweep_licences(desk)
     fired += await purge_expired_access(desk, BATCH)  # temporary access dies at its expiry
+    fired += await post_weekly_report(desk)  # bot/reporting/weekly.py: once per week, desk-wide
     return fired

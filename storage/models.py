@@ -214,6 +214,27 @@ reminder_ledger = Table(
     PrimaryKeyConstraint("ticket_id", "kind", "period"),
 )
 
+# Desk-wide events that happen once (the weekly SLA report), keyed like the reminder ledger.
+desk_ledger = Table(
+    "desk_ledger",
+    metadata,
+    Column("kind", String(64), nullable=False),
+    Column("period", Integer, nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("kind", "period"),
+)
+
+# Satisfaction (bot/satisfaction.py): one rating per ticket, the primary key makes it once.
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), primary_key=True),
+    Column("score", Integer, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("rated_at", UTCDateTime(), nullable=False),
+    Column("rated_by", String(128), nullable=False),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

@@ -29,6 +29,7 @@ from bot.domain import (
 from storage.models import (
     accounts,
     audit_log,
+    desk_ledger,
     identities,
     licences,
     link_attempts,
@@ -132,6 +133,9 @@ class SqlReminderLedger(SqlRepository):
     async def record(self, ticket_id: int, kind: str, period: int, at: datetime) -> bool:
         values = {"ticket_id": ticket_id, "kind": kind, "period": period, "at": at}
         return await self._insert_if_absent(reminder_ledger, values)
+
+    async def record_desk(self, kind: str, period: int, at: datetime) -> bool:
+        return await self._insert_if_absent(desk_ledger, {"kind": kind, "period": period, "at": at})
 
 
 class SqlAuditRepository(SqlRepository):

@@ -19,6 +19,7 @@ from bot.ports import (
     MessageRepository,
     OutboxRepository,
     ProcessedEventRepository,
+    RatingRepository,
     ReminderLedger,
     TicketRepository,
     UnitOfWork,
@@ -26,6 +27,7 @@ from bot.ports import (
 )
 from storage.access_repository import SqlAccessRepository
 from storage.outbox_repository import SqlOutboxRepository
+from storage.rating_repository import SqlRatingRepository
 from storage.repositories import (
     SqlAccountRepository,
     SqlAuditRepository,
@@ -57,6 +59,7 @@ class SqlUnitOfWork:
     reminders: ReminderLedger
     audit: AuditRepository
     access: AccessRepository
+    ratings: RatingRepository
 
     def __init__(
         self,
@@ -88,6 +91,7 @@ class SqlUnitOfWork:
         self.reminders = SqlReminderLedger(session)
         self.audit = SqlAuditRepository(session)
         self.access = SqlAccessRepository(session)
+        self.ratings = SqlRatingRepository(session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -61,6 +61,17 @@ def _parser() -> argparse.ArgumentParser:
     discord.add_argument("action", choices=["invite-url"])
     discord.add_argument("--application-id", type=application_id,
                          help="the application id (default: asked from Discord with DISCORD_TOKEN)")
+    transcript = _sub(sub, "transcript", "a ticket's transcript (HTML or Markdown)", f"{DB}, {POLICY}")
+    transcript.add_argument("number", type=int, help="the ticket number")
+    transcript.add_argument("--format", choices=["html", "md"], default="html")
+    transcript.add_argument("--customer", action="store_true", help="the customer's copy (no internal notes)")
+    transcript.add_argument("--output", help="write to this file (default: standard output)")
+    report = _sub(sub, "report", "the SLA report: answer times in working hours, per product and staff",
+                  f"{DB}, {POLICY}")
+    report.add_argument("--format", choices=["text", "csv", "png"], default="text")
+    report.add_argument("--since", help="first day, YYYY-MM-DD (default: 7 days before --until or now)")
+    report.add_argument("--until", help="last day included, YYYY-MM-DD (default: now)")
+    report.add_argument("--output", help="write to this file (needed for png; default: standard output)")
     return parser
 
 
@@ -137,6 +148,14 @@ def _dispatch(command: str, args: argparse.Namespace, settings: Settings) -> int
         from supportbot.discord_invite import print_invite_url
 
         return asyncio.run(print_invite_url(settings, args.application_id))
+    if command == "transcript":
+        from supportbot.memory_cli import transcript_command
+
+        return asyncio.run(transcript_command(settings, args.number, args.format, args.customer, args.output))
+    if command == "report":
+        from supportbot.memory_cli import report_command
+
+        return asyncio.run(report_command(settings, args.format, args.since, args.until, args.output))
     if command == "console":
         from supportbot.console_mode import main_console
 

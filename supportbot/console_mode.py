@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.console.console import Console
-from adapters.console.ports import ConsoleCustomerPort, ConsoleMailPort, ConsoleStaffPort
+from adapters.console.ports import ConsoleCustomerPort, ConsoleMailPort, ConsoleStaffPort, default_files_dir
 from adapters.console.prompt import LineReader
 from bot.clock import ManualClock
 from bot.domain import Target
@@ -35,7 +35,8 @@ BANNER = """supportbot console: you play the customers (as on Discord) and the s
   licences import examples/licences.csv                     (do this first: the example licences)
   alice: /support link email:alice@example.com key:SEO-1001   alice: /ticket open product:seo-suite subject:"…" …
   alice: any text          staff bob: #1 answer          staff bob: #1 note: internal
-  staff bob: #1 /claim     staff bob: #1 /close resolved  staff bob: /tickets [mine|stats|N]
+  staff bob: #1 /claim     staff bob: #1 /close resolved  staff bob: /tickets [mine|stats|report|N]
+  staff bob: #1 !cache (a snippet)    alice: /ticket rate 5 "comment" [ticket:N]
   clock 2026-12-04T16:00+01:00    clock +3h
 Type help for every line, quit (or Ctrl-D, Ctrl-C) to leave. examples/demo.txt plays a whole ticket."""
 
@@ -56,18 +57,19 @@ async def foreign_tickets(engine: AsyncEngine) -> int:
 
 async def run_console(settings: Settings, script: Path | None = None,
                       write: Callable[[str], None] = print, database: str | None = None,
-                      reader: LineReader | None = None) -> None:
+                      reader: LineReader | None = None, files_dir: Path | None = None) -> None:
+    """`files_dir`: where files the bot sends (transcripts, charts) are written (default: a temp folder)."""
     clock = ManualClock(SystemClock().now())
     with tempfile.TemporaryDirectory(prefix="supportbot-") as scratch:
         if database is None:
             # a script numbers its tickets from #1: a fresh database each time
             database = f"sqlite+aiosqlite:///{scratch}/script.db" if script is not None else INTERACTIVE_DATABASE
         settings = settings.model_copy(update={"database_url": database})
-        await _run(settings, clock, script, write, reader)
+        await _run(settings, clock, script, write, reader, files_dir or default_files_dir())
 
 
 async def _run(settings: Settings, clock: ManualClock, script: Path | None, write: Callable[[str], None],
-               reader: LineReader | None) -> None:
+               reader: LineReader | None, files_dir: Path) -> None:
     runtime = await build_runtime(settings, clock, mail_enabled=True)
     engine = runtime.store.engine
 
@@ -81,8 +83,8 @@ async def _run(settings: Settings, clock: ManualClock, script: Path | None, writ
     try:
         await guard()
         ports = {
-            Target.CUSTOMER: ConsoleCustomerPort(write),
-            Target.STAFF: ConsoleStaffPort(write, runtime.desk),
+            Target.CUSTOMER: ConsoleCustomerPort(write, runtime.desk, files_dir),
+            Target.STAFF: ConsoleStaffPort(write, runtime.desk, files_dir),
             Target.EMAIL: ConsoleMailPort(write),
         }
         dispatcher = runtime.start_dispatcher(ports, parallel=False)  # type: ignore[arg-type]  # a transcript in order

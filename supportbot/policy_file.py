@@ -20,6 +20,7 @@ from pydantic import (
 
 from bot.calendar import BusinessCalendar
 from bot.policy import ManualPage, Policy, Product, SlaPolicy
+from supportbot import policy_memory as memory
 from supportbot import policy_values as values
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -92,6 +93,23 @@ class _Desk(_Section):
     dm_on_answer: bool = False
     email_on_answer: bool = True
     subject_similarity: int = Field(default=85, ge=0, le=100)
+    snippet_prefix: Annotated[str, _v(values.non_empty_text)] = "!"
+
+
+class _Report(_Section):
+    channel: Annotated[str, _v(values.non_empty_text)]
+    weekday: memory.Weekday = 0
+    time: memory.ClockTime = time(9)
+
+
+class _Satisfaction(_Section):
+    enabled: bool = True
+    window: Annotated[timedelta, _v(values.duration)] = timedelta(days=7)
+
+
+class _Snippet(_Section):
+    name: memory.SnippetName
+    text: Annotated[str, _v(values.non_empty_text)]
 
 
 class _Manual(_Section):
@@ -113,6 +131,9 @@ _SECTIONS: dict[str, Any] = {
     "limits": _Limits,
     "desk": _Desk,
     "product": list[dict[str, Any]],  # each table is validated alone, see _products
+    "report": _Report | None,
+    "snippet": list[_Snippet],
+    "satisfaction": _Satisfaction,
 }
 
 _MESSAGES = {
@@ -190,7 +211,8 @@ def _policy_from(data: dict[str, Any]) -> Policy:
     parsed: dict[str, Any] = {}
     for name, shape in _SECTIONS.items():
         try:
-            parsed[name] = TypeAdapter(shape).validate_python(data.get(name, [] if name == "product" else {}))
+            default: Any = [] if name in ("product", "snippet") else None if name == "report" else {}
+            parsed[name] = TypeAdapter(shape).validate_python(data.get(name, default))
         except ValidationError as exc:
             problems.extend(_problems(name, exc))
     calendar = _build_calendar(parsed.get("calendar"), problems)
@@ -201,6 +223,7 @@ def _policy_from(data: dict[str, Any]) -> Policy:
         if sla.auto_close_warning >= sla.auto_close_after:
             problems.append("sla.auto_close_warning: must be shorter than sla.auto_close_after")
     products = _products(parsed.get("product", []), problems)
+    snippets = memory.snippets(parsed.get("snippet", []), problems)
     if problems or calendar is None or sla is None or "limits" not in parsed or "desk" not in parsed:
         raise PolicyError(problems)
     limits, desk = parsed["limits"], parsed["desk"]
@@ -219,6 +242,10 @@ def _policy_from(data: dict[str, Any]) -> Policy:
         leads=tuple(desk.leads),
         dm_on_answer=desk.dm_on_answer,
         email_on_answer=desk.email_on_answer,
+        weekly_report=memory.weekly(parsed.get("report")),
+        snippets=snippets,
+        snippet_prefix=desk.snippet_prefix,
+        rating_window=memory.rating_window(parsed.get("satisfaction")),
     )
 
 

@@ -23,6 +23,7 @@ from bot.domain import (
     MessageKind,
     OutboxItem,
     OutboxStatus,
+    Rating,
     Target,
     Ticket,
 )
@@ -42,6 +43,7 @@ class State:
     ledger: set[tuple[int, str, int]] = field(default_factory=set)
     audit: list[AuditEntry] = field(default_factory=list)
     access: dict[int, AccessGrant] = field(default_factory=dict)
+    ratings: dict[int, Rating] = field(default_factory=dict)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -252,6 +254,9 @@ class Ledger(_Repo):
         self.s.ledger.add((ticket_id, kind, period))
         return True
 
+    async def record_desk(self, kind: str, period: int, at: datetime) -> bool:
+        return await self.record(0, kind, period, at)  # no ticket 0 exists: a key of its own
+
 
 class Audit(_Repo):
     async def add(self, entry: AuditEntry) -> None:
@@ -285,6 +290,20 @@ class Access(_Repo):
         self.s.access.pop(grant_id, None)
 
 
+class Ratings(_Repo):
+    async def add(self, rating: Rating) -> bool:
+        if rating.ticket_id in self.s.ratings:
+            return False
+        self.s.ratings[rating.ticket_id] = rating
+        return True
+
+    async def get(self, ticket_id: int) -> Rating | None:
+        return self.s.ratings.get(ticket_id)
+
+    async def for_tickets(self, ticket_ids: Collection[int]) -> dict[int, Rating]:
+        return {i: r for i, r in self.s.ratings.items() if i in ticket_ids}
+
+
 class FakeUnitOfWork:
     def __init__(self, store: FakeStore) -> None:
         self.store = store
@@ -293,6 +312,7 @@ class FakeUnitOfWork:
         self.licences, self.tickets, self.messages = Licences(self), Tickets(self), Messages(self)
         self.outbox, self.events, self.reminders, self.audit = Outbox(self), Events(self), Ledger(self), Audit(self)
         self.access = Access(self)
+        self.ratings = Ratings(self)
 
     async def __aenter__(self) -> FakeUnitOfWork:
         return self

@@ -72,7 +72,9 @@ async def test_closed_is_final_and_points_to_a_new_ticket():
     text = render(await customer_close(desk, CustomerClose(ALICE)))
     assert f"#{n}" in text
     assert ticket(desk, n).status is TicketStatus.CLOSED
-    assert outbox(desk)[-4:] == [("customer", "post"), ("customer", "lock"), ("staff", "card_update"), ("staff", "post")]
+    assert outbox(desk)[-7:] == [("customer", "post"), ("customer", "transcript"), ("customer", "post"),
+                                 ("customer", "lock"),
+                                 ("staff", "card_update"), ("staff", "transcript"), ("staff", "post")]
     reply = await customer_post(desk, CustomerPost(ALICE, "m9", "one more thing", ticket_number=n))
     assert reply is not None and "/ticket open" in render(reply)
     assert not [m for m in desk.uow.state.messages.values() if m.body == "one more thing"]
@@ -86,7 +88,7 @@ async def test_staff_close_with_reason_sends_the_matching_template():
     t = ticket(desk, n)
     assert t.close_reason is CloseReason.CUSTOMISATION and t.closed_by == "staff:s-bob"
     posts = [o for o in desk.uow.state.outbox.values() if o.action == "post" and o.target.value == "customer"]
-    assert posts[-1].payload["text"]["key"] == "closed_customisation"
+    assert posts[-2].payload["text"]["key"] == "closed_customisation"  # then the rating request
 
 
 async def test_claim_sets_the_assignee_and_updates_the_card():

@@ -70,10 +70,10 @@ async def import_licences(uow_factory: UnitOfWorkFactory, *licences: Licence) ->
 
 
 async def sent(engine: AsyncEngine) -> Counter[tuple[int | None, str, str | None]]:
-    """Outbox rows per (ticket, action, text key)."""
+    """Outbox rows per (ticket, action, text key); a transcript's key is its audience (one per side)."""
     async with engine.connect() as connection:
         rows = (await connection.execute(select(outbox.c.ticket_id, outbox.c.action, outbox.c.payload))).all()
-    return Counter((t, a, (p.get("text") or {}).get("key")) for t, a, p in rows)
+    return Counter((t, a, (p.get("text") or {}).get("key") or p.get("audience")) for t, a, p in rows)
 
 
 def keys(counts: Counter[tuple[int | None, str, str | None]]) -> Counter[str | None]:

@@ -50,6 +50,8 @@ from bot.licences import import_licences
 from bot.opening import open_ticket, suggest_manual
 from bot.outbox import Dispatcher
 from bot.ports import Cipher
+from bot.reporting.requests import report_options, staff_report
+from bot.satisfaction import rate
 from bot.secrets import redact
 from bot.texts import Text, render
 
@@ -57,6 +59,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "console"
 REASONS = ", ".join(r.value for r in STAFF_CLOSE_REASONS)
 ACCESS_OPTIONS = {"url", "login", "password", "notes", "valid"}
+CONSOLE_REPORT_CHANNEL = "staff"  # where /tickets report's chart goes: the console has one staff view
 
 
 def shown(line: str) -> str:
@@ -191,6 +194,8 @@ class Console:
             reply = await queries.customer_list(self.desk, who)
         elif cmd.sub == "access":
             reply = await self._access(cmd, who, number)
+        elif cmd.sub == "rate":
+            reply = await self._rate(cmd, who)
         else:
             reply = await actions.customer_close(self.desk, CustomerClose(who, number))
         self._ephemeral(cmd, render(reply))
@@ -210,6 +215,16 @@ class Console:
             who, opts.get("product", ""), opts.get("subject", ""), opts.get("magento", ""), opts.get("module", ""),
             opts.get("description", ""), opts.get("steps", ""), opts.get("changes", ""), opts.get("errors", "")))
         return opened.reply
+
+    async def _rate(self, cmd: CustomerCommand, who: Customer) -> Text:
+        """`alice: /ticket rate 5 ["comment"] [ticket:N]`: the 1-5 buttons and the comment form."""
+        usage = 'use: /ticket rate 1-5 ["comment"] [ticket:N]'
+        if not cmd.args or not cmd.args[0].isdigit() or set(cmd.options) - {"ticket"}:
+            raise ParseErrorRefusal(usage)
+        ticket = cmd.options.get("ticket", "").lstrip("#")
+        if ticket and not ticket.isdigit():
+            raise ParseErrorRefusal(usage)
+        return await rate(self.desk, who, int(ticket) if ticket else None, int(cmd.args[0]), " ".join(cmd.args[1:]))
 
     def _cipher(self) -> Cipher:
         if self.cipher is None:
@@ -248,6 +263,10 @@ class Console:
             return await queries.staff_open_tickets(self.desk, assignee=cmd.user)
         if args == ("stats",):
             return await queries.staff_stats(self.desk)
+        if args[0] == "report":  # the summary now; the chart is written by the staff port (outbox)
+            since, until = report_options(list(args[1:]))
+            _, summary = await staff_report(self.desk, self._staff(cmd.user), CONSOLE_REPORT_CHANNEL, since, until)
+            return summary
         if args[0].lstrip("#").isdigit():
             number = int(args[0].lstrip("#"))
             if args[1:] == ("request-access",):
@@ -259,7 +278,7 @@ class Console:
                     if refusal.text.key != "unknown_ticket":
                         raise
                     return f"Ticket #{number} does not exist."  # the shared text speaks to a customer
-        return "usage: /tickets [mine | stats | N | N request-access]"
+        return "usage: /tickets [mine | stats | report | N | N request-access]"
 
 
 class ParseErrorRefusal(Refusal):

@@ -79,7 +79,7 @@ Input = SetClock | MoveClock | ImportLicences | CustomerCommand | CustomerText |
 NAME = r"[A-Za-z0-9_.-]+"
 LINE = re.compile(rf"^(?P<staff>staff\s+)?(?P<user>{NAME})\s*:\s?(?P<rest>.*)$", re.S)
 TICKET = re.compile(r"^#(?P<n>\d+)\s*(?P<rest>.*)$", re.S)
-CUSTOMER_COMMANDS = {"support": {"link"}, "ticket": {"open", "status", "list", "close", "access"}}
+CUSTOMER_COMMANDS = {"support": {"link"}, "ticket": {"open", "status", "list", "close", "access", "rate"}}
 USAGE = ('expected "NAME: text", "NAME: /ticket …", "staff NAME: #N text", "staff NAME: /tickets …" '
          'or "clock …"')
 
@@ -117,7 +117,7 @@ def _customer_command(user: str, rest: str) -> CustomerCommand:
     command, sub, tail = (parts + ["", ""])[0], (parts + ["", ""])[1], parts[2:]
     if command not in CUSTOMER_COMMANDS:
         raise ParseError(f"unknown command /{command}: customers use /support link and "
-                         "/ticket open|status|list|close|access")
+                         "/ticket open|status|list|close|access|rate")
     if sub not in CUSTOMER_COMMANDS[command]:
         raise ParseError(f"/{command} takes one of: {', '.join(sorted(CUSTOMER_COMMANDS[command]))}")
     options, args = {}, []

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
+from adapters.render.files import customer_transcript, report_files, staff_transcript
 from bot.accounts import last_valid_day
 from bot.desk import Desk
 from bot.domain import Message, Ticket
@@ -34,11 +37,24 @@ def _files(message: Message | None) -> str:
     return "\n[files: " + ", ".join(a.filename for a in message.attachments) + "]"
 
 
+def default_files_dir() -> Path:
+    return Path(tempfile.gettempdir()) / "supportbot-console"
+
+
+def save_file(files_dir: Path, name: str, data: bytes) -> Path:
+    """Files the bot would upload (transcripts, charts) are written here; the console shows the path."""
+    files_dir.mkdir(parents=True, exist_ok=True)
+    path = files_dir / name
+    path.write_bytes(data)
+    return path
+
+
 class ConsoleCustomerPort:
     """Stands in for Discord: the ticket's private thread, DMs."""
 
-    def __init__(self, write: Write) -> None:
-        self.write = write
+    def __init__(self, write: Write, desk: Desk | None = None, files_dir: Path | None = None) -> None:
+        self.write, self.desk = write, desk
+        self.files_dir = files_dir or default_files_dir()
 
     async def deliver(self, delivery: Delivery) -> str | None:
         ticket = delivery.ticket
@@ -57,6 +73,9 @@ class ConsoleCustomerPort:
                 body += "\n[button: Send temporary access]  (console: /ticket access url:… login:… password:… valid:YYYY-MM-DD)"
             if delivery.payload.get("close_button"):
                 body += "\n[button: Close ticket]"
+            if delivery.payload.get("rating_buttons"):
+                body += '\n[buttons: 1 2 3 4 5, then an optional comment]  (console: /ticket rate 5 "comment")'
+
             self.write(block(f"→ discord #{n} thread", body))
             return f"discord-msg-{delivery.item_id}"
         if action in ("edit", "delete"):
@@ -68,6 +87,11 @@ class ConsoleCustomerPort:
             return None
         if action == "dm":
             self.write(block(f"→ discord DM @{who} #{n}", _content(delivery, locale)))
+            return None
+        if action == "transcript" and self.desk is not None:
+            name, data = await customer_transcript(self.desk, ticket, delivery.payload)
+            path = save_file(self.files_dir, name, data)
+            self.write(f"→ discord #{n} thread: [file: {name}] (written to {path})")
             return None
         raise ValueError(f"unknown customer action {action}")
 
@@ -94,20 +118,33 @@ def card_text(desk: Desk, t: Ticket) -> str:
 class ConsoleStaffPort:
     """Stands in for Slack: ticket cards in product channels, their threads."""
 
-    def __init__(self, write: Write, desk: Desk) -> None:
+    def __init__(self, write: Write, desk: Desk, files_dir: Path | None = None) -> None:
         self.write, self.desk = write, desk
+        self.files_dir = files_dir or default_files_dir()
 
     async def deliver(self, delivery: Delivery) -> str | None:
         action, ticket, message = delivery.action, delivery.ticket, delivery.message
         if action == "react":
             return None  # reactions are Slack decoration; the console shows the delivery itself
+        if action == "report":
+            name, png, summary = await report_files(self.desk, delivery.payload)
+            path = save_file(self.files_dir, name, png)
+            channel = str(delivery.payload.get("channel") or delivery.payload.get("channel_id")).lstrip("#")
+            body = f"[file: {name}] (written to {path})"
+            if not delivery.payload.get("chart_only"):
+                body = f"Weekly SLA report\n{summary}\n{body}"
+            self.write(block(f"→ slack #{channel}", body))
+            return None
         assert ticket is not None, "staff deliveries belong to a ticket"
         n = ticket.number
         if action == "card":
             self.write(block(f"→ slack #{ticket.staff_channel} #{n} new ticket card", card_text(self.desk, ticket)))
             return f"{ticket.staff_channel}:card-{n}"
         if action == "card_update":  # only the line that changes, to keep the transcript readable
-            self.write(f"→ slack #{ticket.staff_channel} #{n} card updated: {card_text(self.desk, ticket).splitlines()[-2]}")
+            rating = delivery.payload.get("rating")
+            rated = f" | Satisfaction: {rating}/5" if rating else ""
+            self.write(f"→ slack #{ticket.staff_channel} #{n} card updated: {card_text(self.desk, ticket).splitlines()[-2]}"
+                       f"{rated}")
             return None
         if action == "post":
             body = _content(delivery, "en") + _files(message)
@@ -121,6 +158,11 @@ class ConsoleStaffPort:
         if action in ("edit", "delete"):
             what = "edited" if action == "edit" else "deleted"
             self.write(block(f"→ slack #{n} thread ({what})", message.body if message and action == "edit" else "-"))
+            return None
+        if action == "transcript":
+            name, data = await staff_transcript(self.desk, ticket, delivery.payload)
+            path = save_file(self.files_dir, name, data)
+            self.write(f"→ slack #{n} thread: [file: {name}] (written to {path})")
             return None
         raise ValueError(f"unknown staff action {action}")
 

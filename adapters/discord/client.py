@@ -12,6 +12,7 @@ from discord import app_commands
 from adapters.discord.commands import LabelTranslator, on_tree_error, register
 from adapters.discord.labels import label, say
 from adapters.discord.lifecycle import OwnedTasks
+from adapters.discord.rating import RateButton
 from adapters.discord.replies import PLATFORM, lang, safe_reply
 from adapters.discord.turns import Turns
 from adapters.discord.views import AccessButton, CloseButton
@@ -65,7 +66,7 @@ class SupportClient(OwnedTasks):
         register(self.tree, desk, discord.Object(id=guild_id))
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(CloseButton, AccessButton)
+        self.add_dynamic_items(CloseButton, AccessButton, RateButton)
         await self.tree.set_translator(LabelTranslator())
         await self.tree.sync(guild=discord.Object(id=self.guild_id))
         log.info("discord commands synced to guild %s", self.guild_id)

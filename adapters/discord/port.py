@@ -12,7 +12,9 @@ import aiohttp
 import discord
 
 from adapters.discord.labels import label, say
+from adapters.discord.rating import rating_buttons
 from adapters.discord.views import ticket_buttons
+from adapters.render.files import customer_transcript
 from bot.desk import Desk
 from bot.domain import Attachment, Message, Ticket
 from bot.ports import Delivery, RetryLater, Undeliverable
@@ -123,6 +125,8 @@ class DiscordCustomerPort:
         # the nudge carries the Close button, staff's request for access the button opening the form
         view = ticket_buttons(ticket.number, ticket.locale, close=bool(d.payload.get("close_button")),
                               access=bool(d.payload.get("access_form")))
+        if d.payload.get("rating_buttons"):
+            view = rating_buttons(ticket.number)  # 1-5, after a close (bot/satisfaction.py)
         return await self._send(thread, self._addressed(ticket, self._text(d, ticket)), self._to_customer(ticket), d,
                                 view=view)
 
@@ -156,6 +160,13 @@ class DiscordCustomerPort:
         thread = await self._thread(ticket, unarchive=False)
         if not (thread.archived and thread.locked):
             await thread.edit(archived=True, locked=True, reason=f"ticket #{ticket.number} closed")
+
+    async def _do_transcript(self, d: Delivery, ticket: Ticket) -> str:
+        """The customer's copy of the transcript (no internal notes), as a file in their thread."""
+        name, data = await customer_transcript(self.desk, ticket, d.payload)
+        text = label("transcript_attached", ticket.locale, number=ticket.number)
+        return await self._send(await self._thread(ticket), self._addressed(ticket, text), self._to_customer(ticket), d,
+                                files=[discord.File(io.BytesIO(data), filename=name)])
 
     async def _do_dm(self, d: Delivery, ticket: Ticket) -> str:
         channel = await self.client.create_dm(discord.Object(id=int(ticket.customer_user_id)))

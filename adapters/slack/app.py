@@ -30,6 +30,7 @@ from adapters.slack.card import (
 )
 from adapters.slack.client import DEFAULT_API_URL, make_client, make_ref
 from adapters.slack.markup import to_plain
+from adapters.slack.report_command import is_report, slack_report
 from adapters.slack.staff import StaffDirectory
 from bot.access import view_access
 from bot.actions import claim, request_access, staff_close
@@ -47,7 +48,8 @@ log = logging.getLogger(__name__)
 NOT_STAFF_REPLY = "Only support staff can answer tickets here; your message was not sent to the customer."
 NOT_STAFF = "Only support staff can do this."
 APOLOGY = "Sorry, something went wrong on our side; nothing was changed. Please try again in a moment."
-USAGE = "Usage: /tickets | /tickets mine | /tickets stats | /tickets 12 | /tickets 12 request-access"
+USAGE = ("Usage: /tickets | /tickets mine | /tickets stats | /tickets report [since:YYYY-MM-DD] [until:YYYY-MM-DD] "
+         "| /tickets 12 | /tickets 12 request-access")
 # the assignee column of a ticket line ("#12 … | status | U0123ABCD | 3h left"): anchored to the
 # line's start and end so that a "| U… |" typed by a customer in a subject stays text
 ASSIGNEE = re.compile(r"^(#\d+ .*)\| ([UW][A-Z0-9]{6,}) \|([^|\n]*)$", re.MULTILINE)
@@ -179,8 +181,10 @@ def build_slack_app(desk: Desk, *, token: str, signing_secret: str | None, staff
     @app.command("/tickets")
     async def on_tickets(ack: Any, command: dict[str, Any], respond: Any) -> None:
         await ack()
+        text, channel = command.get("text") or "", command.get("channel_id", "")
         await as_staff(command.get("user_id", ""), lambda text: respond(text=text, response_type="ephemeral"),
-                       lambda who: tickets_command(desk, who, command.get("text") or ""))
+                       lambda who: slack_report(desk, who, text, channel) if is_report(text)
+                       else tickets_command(desk, who, text))
 
     def on_button(work: Callable[[Staff, dict[str, Any]], Awaitable[Text]]) -> Callable[..., Awaitable[None]]:
         async def listener(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:

@@ -25,6 +25,7 @@ from adapters.slack.card import (
     truncate,
 )
 from adapters.slack.client import ChannelResolver, make_ref, parse_ref, slack_error, translate
+from adapters.slack.uploads import rating_block, upload_report, upload_transcript
 from bot.desk import Desk
 from bot.domain import Attachment, Message, Ticket
 from bot.ports import Delivery, RetryLater, Undeliverable
@@ -54,7 +55,8 @@ class SlackStaffPort:
 
     async def deliver(self, delivery: Delivery) -> str | None:
         handler = {"card": self._card, "card_update": self._card_update, "post": self._post,
-                   "edit": self._edit, "delete": self._delete, "react": self._react}.get(delivery.action)
+                   "edit": self._edit, "delete": self._delete, "react": self._react,
+                   "transcript": self._transcript, "report": self._report}.get(delivery.action)
         if handler is None:
             raise Undeliverable(f"the Slack port does not know the action {delivery.action!r}")
         try:
@@ -170,6 +172,8 @@ class SlackStaffPort:
         ticket = self._ticket(delivery)
         channel, ts = self._thread(ticket)
         blocks = card_blocks(ticket, self.desk.policy, self.desk.clock.now())
+        if delivery.payload.get("rating"):  # the customer rated the closed ticket (bot/satisfaction.py)
+            blocks.append(rating_block(delivery.payload["rating"], str(delivery.payload.get("comment") or "")))
         await self._call("chat.update", lambda: self.client.chat_update(
             channel=channel, ts=ts, text=fallback_text(ticket), blocks=blocks))
         return None
@@ -204,6 +208,12 @@ class SlackStaffPort:
         await self._call("chat.delete", lambda: self.client.chat_delete(channel=channel, ts=ts),
                          ok_errors=("message_not_found",))
         return None
+
+    async def _transcript(self, delivery: Delivery) -> str | None:
+        return await upload_transcript(self, delivery)  # adapters/slack/uploads.py
+
+    async def _report(self, delivery: Delivery) -> str | None:
+        return await upload_report(self, delivery)
 
     async def _react(self, delivery: Delivery) -> None:
         message = self._message(delivery)

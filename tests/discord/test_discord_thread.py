@@ -119,8 +119,10 @@ async def test_close_from_the_button_locks_the_thread_and_later_messages_get_the
     await rig.fake.interact(press)
     assert await rig.fake.reply_text(press) == f"Ticket #{number} is closed."
     await rig.dispatcher.run_once()
-    assert rig.fake.posts_in(thread)[-1].body["content"].endswith("is closed. Thank you! For another question, "
+    assert rig.fake.posts_in(thread)[-3].body["content"].endswith("is closed. Thank you! For another question, "
                                                                  "open a new ticket.")
+    assert rig.fake.posts_in(thread)[-2].files  # then the customer's transcript, then the rating buttons
+    assert "How did we do" in rig.fake.posts_in(thread)[-1].body["content"]
     meta = rig.fake.channels[thread]["thread_metadata"]
     assert meta["archived"] and meta["locked"]
     late = p.message(p.snowflake(), thread, ALICE, "one more thing")

@@ -27,6 +27,7 @@ class FakeSlack:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.responses: list[dict[str, Any]] = []  # what listeners sent to a response_url
         self.uploads: dict[str, bytes] = {}
+        self.upload_names: dict[str, str] = {}  # file id -> the filename given to files.getUploadURLExternal
         self.files: dict[str, tuple[bytes, str]] = {}  # served at GET /files/<name>
         self.file_auth: list[str | None] = []  # Authorization header of each file download
         self.rate_limit: list[str] = []  # Retry-After values for the next chat.postMessage calls
@@ -72,6 +73,15 @@ class FakeSlack:
 
     def called(self, method: str) -> list[dict[str, Any]]:
         return [params for m, params in self.calls if m == method]
+
+    def uploaded(self, filename: str) -> list[tuple[bytes, dict[str, Any]]]:
+        """Each upload of `filename`: its bytes and the files.completeUploadExternal call that shared it."""
+        found = []
+        for complete in self.called("files.completeUploadExternal"):
+            for f in complete.get("files", []):
+                if self.upload_names.get(f["id"]) == filename:
+                    found.append((self.uploads[f["id"]], complete))
+        return found
 
     def methods(self) -> list[str]:
         return [m for m, _ in self.calls if m != "auth.test"]
@@ -145,6 +155,7 @@ class FakeSlack:
         if method == "files.getUploadURLExternal":
             file_id = f"F{len(self.uploads) + 1:04d}"
             self.uploads[file_id] = b""
+            self.upload_names[file_id] = str(p.get("filename", ""))
             return {"upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
         if method == "files.completeUploadExternal":
             return {"files": [{"id": f["id"], "title": f.get("title", "")} for f in p.get("files", [])]}

@@ -126,7 +126,8 @@ async def test_claim_and_close_update_the_card(h: Harness):
     await h.dispatcher.run_once()
     blocks = h.fake.called("chat.update")[-1]["blocks"]
     assert "Closed: Duplicate" in json.dumps(blocks) and not [b for b in blocks if b["type"] == "actions"]
-    assert h.customer.actions()[-2:] == ["post", "lock"]
+    # the closing text, the customer's transcript and the rating buttons, before the lock
+    assert h.customer.actions()[-4:] == ["post", "transcript", "post", "lock"]
     assert h.fake.called("chat.postMessage")[-1]["text"] == "Bob closed the ticket (duplicate)."
     await h.action({"action_id": "claim", "type": "button", "value": str(n)})  # a refusal, shown politely
     assert h.fake.responses[-1]["text"] == f"Ticket #{n} is closed: nothing was sent to the customer."
