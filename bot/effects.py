@@ -26,10 +26,13 @@ from bot.texts import Text
 #   edit/delete  edit/delete message.customer_ref (message.body is the new text)
 #   lock         archive and lock the ticket thread
 #   dm           direct message to ticket.customer_user_id: payload text
+#   dm_user      (no ticket) direct message to payload "user_id" on payload "platform", in
+#                payload "locale": payload text (e.g. another identity linked to their account)
 # Target.STAFF (Slack, console):
 #   card         post the ticket card in ticket.staff_channel; return its id
 #                -> ticket.staff_thread_ref (the card's message is the ticket's thread)
 #   card_update  re-render the card from `ticket` in place
+#                (cards list every identity linked to the ticket's account: bot.accounts.linked_identities)
 #   post         post in the ticket's thread: payload text (a system notice; payload may carry
 #                "mention": user or group ids or "channel:NAME", space-separated), or `message`
 #                (customer message, with attachments to re-upload); return its id -> message.staff_ref

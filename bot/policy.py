@@ -54,6 +54,9 @@ class Policy:
     dm_on_answer: bool = False
     # e-mail the customer on each staff answer when a mailer is configured
     email_on_answer: bool = True
+    # "product": staff act on the tickets of the products whose staff channel they are in;
+    # "desk": every staff member acts on every ticket (one shared desk)
+    staff_scope: Literal["product", "desk"] = "product"
 
     def product(self, sku: str) -> Product | None:
         return self.products.get(sku)

@@ -91,6 +91,7 @@ class _Desk(_Section):
     leads: list[Annotated[str, _v(values.non_empty_text)]] = []
     dm_on_answer: bool = False
     email_on_answer: bool = True
+    staff_scope: Literal["product", "desk"] = "product"
     subject_similarity: int = Field(default=85, ge=0, le=100)
 
 
@@ -219,6 +220,7 @@ def _policy_from(data: dict[str, Any]) -> Policy:
         leads=tuple(desk.leads),
         dm_on_answer=desk.dm_on_answer,
         email_on_answer=desk.email_on_answer,
+        staff_scope=desk.staff_scope,
     )
 
 

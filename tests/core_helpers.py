@@ -16,7 +16,7 @@ from tests.fakes import FakeStore, ManualClock, RecordingPort
 # Thursday 3 December 2026, 10:00 at UTC+1: the desk is open
 OPEN_TIME = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 ALICE = Customer("discord", "u-alice", "Alice", "en")
-BOB = Staff("s-bob", "Bob")
+BOB = Staff("s-bob", "Bob", frozenset({"support-seo", "support-checkout"}))  # staff of both products
 
 
 def make_policy(**overrides: object) -> Policy:

@@ -8,6 +8,7 @@ to the Slack thread. Only the platforms are fakes: settings, SQLite, migrations,
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from adapters.discord.port import DiscordCustomerPort
 from adapters.slack.card import card_blocks
 from adapters.slack.client import parse_ref
 from adapters.slack.port import SlackStaffPort
+from bot.accounts import linked_identities
 from bot.clock import ManualClock
 from bot.domain import Target, Ticket
 from bot.licences import import_licences
@@ -125,7 +127,10 @@ async def test_a_ticket_travels_from_discord_to_slack_and_back(world: World) -> 
     [ticket] = await w.tickets()
     [card] = w.slack.called("chat.postMessage")
     assert card["channel"] == "C0SEO" and card["text"] == f"Ticket #{ticket.number}: Sitemap xml is empty"
-    assert card["blocks"] == card_blocks(ticket, w.runtime.desk.policy, w.runtime.desk.clock.now())
+    async with w.runtime.desk.uow() as uow:
+        identities = await linked_identities(uow, ticket.account_id)
+    assert card["blocks"] == card_blocks(ticket, w.runtime.desk.policy, w.runtime.desk.clock.now(), identities)
+    assert "Alice (discord " in json.dumps(card["blocks"])  # staff see who is linked to the account
     assert card["blocks"][0]["text"]["text"] == f"#{ticket.number} Sitemap xml is empty"
     channel, card_ts = parse_ref(ticket.staff_thread_ref)
     assert channel == "C0SEO"

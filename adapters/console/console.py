@@ -51,6 +51,7 @@ from bot.outbox import Dispatcher
 from bot.ports import Cipher
 from bot.secrets import redact
 from bot.texts import Text, render
+from bot.ticket_numbers import parse_ticket_number
 
 log = logging.getLogger(__name__)
 PLATFORM = "console"
@@ -157,13 +158,15 @@ class Console:
     def _customer(name: str) -> Customer:
         return Customer(PLATFORM, name, name, "en")
 
-    @staticmethod
-    def _staff(name: str) -> Staff:
-        return Staff(name, name)
+    def _staff(self, name: str) -> Staff:
+        """Console staff play the whole desk: a member of every product's staff channel."""
+        channels = frozenset(p.staff_channel for p in self.desk.policy.products.values())
+        return Staff(name, name, channels)
 
     async def _customer_command(self, cmd: CustomerCommand) -> None:
         who, opts = self._customer(cmd.user), cmd.options
-        number = int(cmd.args[0].lstrip("#")) if cmd.args and cmd.args[0].lstrip("#").isdigit() else None
+        # a number given is read strictly: a bad one is refused, never replaced by "your only ticket"
+        number = parse_ticket_number(cmd.args[0]) if cmd.args else None
         if (cmd.command, cmd.sub) == ("support", "link"):
             reply = await link_account(self.desk, LinkAccount(who, opts.get("email", ""), opts.get("key", "")))
         elif cmd.sub == "open":
@@ -224,19 +227,18 @@ class Console:
         raise ParseErrorRefusal("card actions are /claim, /close REASON, /request-access and /view-access")
 
     async def _tickets_command(self, cmd: StaffCommand) -> str:
-        args = cmd.args
+        args, staff = cmd.args, self._staff(cmd.user)
         if not args:
-            return await queries.staff_open_tickets(self.desk)
+            return await queries.staff_open_tickets(self.desk, staff)
         if args == ("mine",):
-            return await queries.staff_open_tickets(self.desk, assignee=cmd.user)
+            return await queries.staff_open_tickets(self.desk, staff, assignee=cmd.user)
         if args == ("stats",):
-            return await queries.staff_stats(self.desk)
-        if args[0].lstrip("#").isdigit():
-            number = int(args[0].lstrip("#"))
+            return await queries.staff_stats(self.desk, staff)
+        if args[1:] in ((), ("request-access",)) and (args[0].startswith("#") or any(c.isnumeric() for c in args[0])):
+            number = parse_ticket_number(args[0])
             if args[1:] == ("request-access",):
-                return render(await actions.request_access(self.desk, self._staff(cmd.user), number))
-            if not args[1:]:
-                return await queries.staff_ticket(self.desk, number)
+                return render(await actions.request_access(self.desk, staff, number))
+            return await queries.staff_ticket(self.desk, staff, number)
         return "usage: /tickets [mine | stats | N | N request-access]"
 
 
