@@ -17,8 +17,11 @@ from bot.desk import Desk
 from bot.domain import AccessGrant, Target, Ticket
 from bot.effects import audit, emit
 from bot.errors import Refusal
+from bot.input_text import clean
 from bot.ports import Cipher, UnitOfWork
+from bot.staff_scope import may_view_access
 from bot.texts import Text
+from bot.ticket_numbers import find_ticket
 
 MAX_DAYS = 30  # the longest validity a customer may give (the policy: temporary access only)
 LIMITS = {"url": 500, "login": 200, "password": 500, "notes": 1000}
@@ -57,7 +60,8 @@ async def submit_access(desk: Desk, cipher: Cipher, customer: Customer, ticket_n
     """Store the customer's temporary access, encrypted; replaces any earlier one of the ticket."""
     now = desk.clock.now()
     cal = desk.policy.calendar
-    fields = {"url": url.strip(), "login": login.strip(), "password": password, "notes": notes.strip()}
+    fields = {"url": clean(url).strip(), "login": clean(login).strip(), "password": clean(password),
+              "notes": clean(notes).strip()}
     _check_fields(fields)
     expires_at = _expiry(desk, valid_until)
     today = cal.local(now).date()
@@ -84,12 +88,17 @@ async def submit_access(desk: Desk, cipher: Cipher, customer: Customer, ticket_n
 
 
 async def view_access(desk: Desk, cipher: Cipher, staff: Staff, ticket_number: int) -> str:
-    """The access in clear, for this staff member only; the view is written to the audit log."""
+    """The access in clear, for this staff member only, who must be of the ticket's product's staff
+    whatever the desk's staff_scope; the view, and any refused attempt, is written to the audit log."""
     now = desk.clock.now()
     async with desk.uow() as uow:
-        ticket = await uow.tickets.get(ticket_number)
+        ticket = await find_ticket(uow, ticket_number)
         if ticket is None:
-            raise Refusal("unknown_ticket", number=ticket_number)
+            raise Refusal("no_such_ticket", number=ticket_number)
+        if not may_view_access(staff, ticket):
+            await audit(uow, now, f"staff:{staff.user_id}", "access_view_refused", ticket, name=staff.display_name)
+            await uow.commit()
+            raise Refusal("access_view_refused", number=ticket.number, channel=ticket.staff_channel)
         grant = await uow.access.get_for_ticket(ticket.number, now)
         if grant is None:
             raise Refusal("access_none", number=ticket_number)

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from bot.commands import LinkAccount
 from bot.desk import Desk
-from bot.domain import Identity, Licence
-from bot.effects import audit
+from bot.domain import Identity, Licence, Target
+from bot.effects import audit, emit
 from bot.errors import Refusal
-from bot.ports import LicenceUnavailable
+from bot.ports import LicenceUnavailable, UnitOfWork
 from bot.texts import Text, render
 
 THROTTLE_WINDOW = timedelta(hours=1)
@@ -58,11 +58,39 @@ async def link_account(desk: Desk, cmd: LinkAccount) -> Text:
             raise Refusal("link_failed", left=max(limit - len(failures) - 1, 0))
         account = await uow.accounts.get_or_create(email)
         assert account.id is not None
-        await uow.identities.save(
-            Identity(who.platform, who.user_id, account.id, who.display_name, who.locale, linked_at=now)
-        )
+        identity = Identity(who.platform, who.user_id, account.id, who.display_name, who.locale, linked_at=now)
+        await _tell_account_of_newcomer(uow, identity, now)
+        await uow.identities.save(identity)
         await uow.licences.upsert(licence)  # keep a local copy of what the source said
         await audit(uow, now, f"{who.platform}:{who.user_id}", "linked", email=email)
         await uow.commit()
     owned = owned or [licence]
     return Text("linked", {"email": email, "licences": licence_lines(owned, desk, who.locale)})
+
+
+async def _tell_account_of_newcomer(uow: UnitOfWork, newcomer: Identity, now: datetime) -> None:
+    """Anyone with the e-mail and a key can link (that is how licences work): when a second
+    identity joins an account, its first identity hears of it by DM, and the cards of the
+    account's open tickets are redrawn to list every identity (adapters show them to staff)."""
+    before = await uow.identities.get(newcomer.platform, newcomer.user_id)
+    if before is not None and before.account_id == newcomer.account_id:
+        return  # linking again: nobody new
+    others = [i for i in await uow.identities.for_account(newcomer.account_id)
+              if (i.platform, i.user_id) != (newcomer.platform, newcomer.user_id)]
+    if not others:
+        return
+    first = others[0]
+    account = await uow.accounts.get(newcomer.account_id)
+    text = Text("identity_linked_notice", {"name": newcomer.display_name or newcomer.user_id,
+                                           "email": account.email if account else "-"})
+    await emit(uow, now, Target.CUSTOMER, "dm_user", None, text=text, platform=first.platform,
+               user_id=first.user_id, locale=first.locale)
+    await audit(uow, now, f"{newcomer.platform}:{newcomer.user_id}", "identity_added",
+                told=f"{first.platform}:{first.user_id}", account_id=newcomer.account_id)
+    for ticket in await uow.tickets.open_for_account(newcomer.account_id):
+        await emit(uow, now, Target.STAFF, "card_update", ticket)
+
+
+async def linked_identities(uow: UnitOfWork, account_id: int) -> list[Identity]:
+    """Every chat identity linked to the account, first linked first (staff see them on cards)."""
+    return await uow.identities.for_account(account_id)

@@ -14,16 +14,21 @@ from bot.domain import CloseReason, Target, Ticket
 from bot.effects import audit, emit
 from bot.errors import Refusal
 from bot.opening import linked_account
+from bot.policy import Policy
 from bot.ports import UnitOfWork
 from bot.reporting.transcripts import emit_customer_transcript, emit_staff_transcript
 from bot.satisfaction import ask_for_rating
+from bot.staff_scope import check_may_act
 from bot.texts import Text
+from bot.ticket_numbers import find_ticket
 
 
-async def open_ticket_for_staff(uow: UnitOfWork, number: int) -> Ticket:
-    ticket = await uow.tickets.get_for_update(number)
+async def open_ticket_for_staff(uow: UnitOfWork, number: int, staff: Staff, policy: Policy) -> Ticket:
+    """The open ticket `number`, locked, if this staff member may act on it (bot/staff_scope.py)."""
+    ticket = await find_ticket(uow, number, lock=True)
     if ticket is None:
-        raise Refusal("unknown_ticket", number=number)
+        raise Refusal("no_such_ticket", number=number)
+    check_may_act(policy, staff, ticket)
     if not ticket.is_open:
         raise Refusal("staff_ticket_closed", number=number)
     return ticket
@@ -52,7 +57,7 @@ async def close_ticket(
 async def claim(desk: Desk, cmd: Claim) -> Text:
     now = desk.clock.now()
     async with desk.uow() as uow:
-        ticket = await open_ticket_for_staff(uow, cmd.ticket_number)
+        ticket = await open_ticket_for_staff(uow, cmd.ticket_number, cmd.staff, desk.policy)
         ticket.assignee = cmd.staff.user_id  # platforms render ids as names (and can mention them)
         await uow.tickets.save(ticket)
         await emit(uow, now, Target.STAFF, "card_update", ticket)
@@ -64,7 +69,7 @@ async def claim(desk: Desk, cmd: Claim) -> Text:
 async def staff_close(desk: Desk, cmd: StaffClose) -> Text:
     now = desk.clock.now()
     async with desk.uow() as uow:
-        ticket = await open_ticket_for_staff(uow, cmd.ticket_number)
+        ticket = await open_ticket_for_staff(uow, cmd.ticket_number, cmd.staff, desk.policy)
         params = {"number": ticket.number, "subject": ticket.subject,
                   "expired_on": last_valid_day(ticket.licence_expires_at),
                   "renew_url": desk.policy.renew_url or "-"}
@@ -93,7 +98,7 @@ async def customer_close(desk: Desk, cmd: CustomerClose) -> Text:
 async def request_access(desk: Desk, staff: Staff, number: int) -> Text:
     now = desk.clock.now()
     async with desk.uow() as uow:
-        ticket = await open_ticket_for_staff(uow, number)
+        ticket = await open_ticket_for_staff(uow, number, staff, desk.policy)
         # access_form: the customer side offers a button opening the private form (bot/access.py)
         await emit(uow, now, Target.CUSTOMER, "post", ticket, text=Text("access_request", {"staff": staff.display_name}),
                    access_form=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain import Attachment, CloseReason
+from bot.input_text import CleanInput
 
 
 @dataclass(frozen=True)
-class Customer:
+class Customer(CleanInput):
     """Who is acting on the customer side."""
 
     platform: str
@@ -18,22 +19,25 @@ class Customer:
 
 
 @dataclass(frozen=True)
-class Staff:
-    """A staff member, already checked by the adapter to be staff."""
+class Staff(CleanInput):
+    """A staff member, already checked by the adapter to be staff. `channels`: the products'
+    staff channels they belong to; with the policy's staff_scope "product" they act on those
+    products' tickets only (bot/staff_scope.py)."""
 
     user_id: str
     display_name: str
+    channels: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
-class LinkAccount:
+class LinkAccount(CleanInput):
     customer: Customer
     email: str
     key: str
 
 
 @dataclass(frozen=True)
-class OpenTicket:
+class OpenTicket(CleanInput):
     customer: Customer
     product: str
     subject: str
@@ -46,7 +50,7 @@ class OpenTicket:
 
 
 @dataclass(frozen=True)
-class CustomerPost:
+class CustomerPost(CleanInput):
     """A customer wrote in a ticket thread. The ticket is found by thread, else by number,
     else it is the customer's only open ticket."""
 
@@ -59,7 +63,7 @@ class CustomerPost:
 
 
 @dataclass(frozen=True)
-class StaffPost:
+class StaffPost(CleanInput):
     """A staff member wrote in a ticket's staff thread."""
 
     staff: Staff
@@ -72,7 +76,7 @@ class StaffPost:
 
 
 @dataclass(frozen=True)
-class Edit:
+class Edit(CleanInput):
     """A message was edited (body set) or deleted (body None) on one side ('customer' or 'staff')."""
 
     side: str
@@ -82,19 +86,19 @@ class Edit:
 
 
 @dataclass(frozen=True)
-class Claim:
+class Claim(CleanInput):
     staff: Staff
     ticket_number: int
 
 
 @dataclass(frozen=True)
-class StaffClose:
+class StaffClose(CleanInput):
     staff: Staff
     ticket_number: int
     reason: CloseReason
 
 
 @dataclass(frozen=True)
-class CustomerClose:
+class CustomerClose(CleanInput):
     customer: Customer
     ticket_number: int | None = None

@@ -11,9 +11,12 @@ from bot.desk import Desk
 from bot.domain import Message, MessageKind, Target, Ticket, TicketStatus
 from bot.effects import audit, emit
 from bot.errors import Refusal
+from bot.notes import NoteKind, classify
 from bot.ports import UnitOfWork
 from bot.secrets import redact
+from bot.staff_scope import check_may_act
 from bot.texts import Text
+from bot.ticket_numbers import find_ticket
 
 
 async def tell_if_closed_now(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: datetime) -> None:
@@ -46,7 +49,7 @@ async def _customer_ticket(uow: UnitOfWork, cmd: CustomerPost) -> Ticket | None:
     if cmd.thread_ref:
         return await uow.tickets.by_customer_thread(cmd.thread_ref)
     if cmd.ticket_number is not None:
-        return await uow.tickets.get(cmd.ticket_number)
+        return await find_ticket(uow, cmd.ticket_number)
     identity = await uow.identities.get(who.platform, who.user_id)
     return the_only_one(await uow.tickets.open_for_account(identity.account_id) if identity else [])
 
@@ -59,11 +62,12 @@ async def customer_post(desk: Desk, cmd: CustomerPost) -> Text | None:
         found = await _customer_ticket(uow, cmd)
         # lock the row: a sweep closing it meanwhile must not be overwritten by our save
         ticket = await uow.tickets.get_for_update(found.number) if found else None
+        # never dropped in silence: what is not stored is answered with the reason
         if ticket is None:
-            return None if cmd.thread_ref else Text("unknown_ticket", {"number": cmd.ticket_number})
+            return Text("thread_not_ticket") if cmd.thread_ref else Text("unknown_ticket", {"number": cmd.ticket_number})
         if (ticket.customer_platform, ticket.customer_user_id) != (who.platform, who.user_id):
-            # someone else's ticket: in a thread (staff present in Discord) stay silent
-            return None if cmd.thread_ref else Text("unknown_ticket", {"number": ticket.number})
+            # someone else's ticket: in its thread (staff present in Discord) say only that it was not sent
+            return Text("thread_not_yours") if cmd.thread_ref else Text("unknown_ticket", {"number": ticket.number})
         if not await uow.events.first_time(who.platform, cmd.event_id, now):
             return None
         if not ticket.is_open:
@@ -88,14 +92,15 @@ async def customer_post(desk: Desk, cmd: CustomerPost) -> Text | None:
     return None
 
 
-async def _staff_ticket(uow: UnitOfWork, cmd: StaffPost) -> Ticket:
+async def _staff_ticket(uow: UnitOfWork, desk: Desk, cmd: StaffPost) -> Ticket:
     ticket = None
     if cmd.thread_ref:
         ticket = await uow.tickets.by_staff_thread(cmd.thread_ref)
     elif cmd.ticket_number is not None:
-        ticket = await uow.tickets.get(cmd.ticket_number)
+        ticket = await find_ticket(uow, cmd.ticket_number)
     if ticket is None:
-        raise Refusal("unknown_ticket", number=cmd.ticket_number or "?")
+        raise Refusal("no_such_ticket", number="?" if cmd.ticket_number is None else cmd.ticket_number)
+    check_may_act(desk.policy, cmd.staff, ticket)
     locked = await uow.tickets.get_for_update(ticket.number)  # see customer_post
     assert locked is not None
     return locked
@@ -104,10 +109,10 @@ async def _staff_ticket(uow: UnitOfWork, cmd: StaffPost) -> Ticket:
 async def staff_post(desk: Desk, cmd: StaffPost) -> Text | None:
     """A staff message in a ticket thread: an answer to relay, or an internal note."""
     now = desk.clock.now()
-    prefix = desk.policy.note_prefix.lower()
-    is_note = bool(prefix) and cmd.body.lstrip().lower().startswith(prefix)
+    note_kind, note_body = classify(cmd.body, desk.policy.note_prefix)
+    is_note = note_kind is not NoteKind.ANSWER  # in doubt, internal: a leaked note cannot be taken back
     async with desk.uow() as uow:
-        ticket = await _staff_ticket(uow, cmd)
+        ticket = await _staff_ticket(uow, desk, cmd)
         if not await uow.events.first_time("staff", cmd.event_id, now):
             return None
         if not ticket.is_open:
@@ -117,7 +122,7 @@ async def staff_post(desk: Desk, cmd: StaffPost) -> Text | None:
         kind = MessageKind.NOTE if is_note else MessageKind.STAFF
         snippet = None
         if is_note:
-            body = cmd.body.lstrip()[len(prefix):].strip()
+            body = note_body
         else:
             body, snippet = snippets.expand(desk.policy, ticket, cmd.body)  # "!cache" alone: a canned answer
         message = await uow.messages.add(
@@ -139,6 +144,8 @@ async def staff_post(desk: Desk, cmd: StaffPost) -> Text | None:
                            text=Text("answer_email", {"number": ticket.number, "subject": ticket.subject,
                                                       "author": cmd.staff.display_name, "body": body}))
         await uow.commit()
+    if note_kind is NoteKind.DOUBT:
+        return Text("note_kept_internal", {"prefix": desk.policy.note_prefix})
     return None
 
 

@@ -28,10 +28,13 @@ from bot.texts import Text
 #   dm           direct message to ticket.customer_user_id: payload text
 #   transcript   the customer's copy of the ticket's transcript (no internal notes) as a file in
 #                the ticket thread; payload "format" html|md (bot/reporting/transcripts.py)
+#   dm_user      (no ticket) direct message to payload "user_id" on payload "platform", in
+#                payload "locale": payload text (e.g. another identity linked to their account)
 # Target.STAFF (Slack, console):
 #   card         post the ticket card in ticket.staff_channel; return its id
 #                -> ticket.staff_thread_ref (the card's message is the ticket's thread)
 #   card_update  re-render the card from `ticket` in place
+#                (cards list every identity linked to the ticket's account: bot.accounts.linked_identities)
 #   post         post in the ticket's thread: payload text (a system notice; payload may carry
 #                "mention": user or group ids or "channel:NAME", space-separated), or `message`
 #                (customer message, with attachments to re-upload); return its id -> message.staff_ref

@@ -17,6 +17,7 @@ class StoredLicences(LicenceSource):
         self._uow_factory = uow_factory
 
     async def lookup(self, key: str) -> Licence | None:
+        """Keys compare without regard to case or surrounding spaces (the repository folds case)."""
         key = key.strip()
         if not key:
             return None

@@ -71,6 +71,9 @@ class Policy:
     rating_window: timedelta | None = timedelta(days=7)
     # the weekly SLA report ([report] in the policy file); None: not posted
     weekly_report: WeeklyReport | None = None
+    # "product": staff act on the tickets of the products whose staff channel they are in;
+    # "desk": every staff member acts on every ticket (one shared desk)
+    staff_scope: Literal["product", "desk"] = "product"
 
     def product(self, sku: str) -> Product | None:
         return self.products.get(sku)

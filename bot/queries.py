@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.commands import Customer
+from bot.commands import Customer, Staff
 from bot.desk import Desk
 from bot.domain import MessageKind, Ticket, TicketStatus
 from bot.durations import format_duration
 from bot.errors import Refusal
 from bot.opening import linked_account
+from bot.staff_scope import check_may_act, visible_channels
 from bot.texts import Text, render
+from bot.ticket_numbers import find_ticket
 
 # how staff read a status (status_word is the customer's wording)
 STAFF_STATUS = {TicketStatus.AWAITING_STAFF: "waiting for staff",
@@ -27,11 +29,11 @@ async def customer_status(desk: Desk, who: Customer, number: int | None) -> Text
         account_id, _ = await linked_account(uow, who)
         if number is None:
             mine = await uow.tickets.open_for_account(account_id)
-            if len(mine) != 1:
-                return await customer_list(desk, who)
-            ticket: Ticket | None = mine[0]
+            ticket: Ticket | None = mine[0] if len(mine) == 1 else None
         else:
-            ticket = await uow.tickets.get(number)
+            ticket = await find_ticket(uow, number)
+    if number is None and ticket is None:  # none or several open: the list (after the transaction ended)
+        return await customer_list(desk, who)
     if ticket is None or ticket.account_id != account_id:
         raise Refusal("unknown_ticket", number=number)
     cal = desk.policy.calendar
@@ -66,10 +68,11 @@ def ticket_line(desk: Desk, ticket: Ticket, now: datetime) -> str:
             f"{ticket.assignee or 'unassigned'} | {time_left(desk, ticket, now)}")
 
 
-async def staff_open_tickets(desk: Desk, assignee: str | None = None) -> str:
+async def staff_open_tickets(desk: Desk, staff: Staff, assignee: str | None = None) -> str:
+    """Open tickets in this staff member's scope (bot/staff_scope.py), by deadline."""
     now = desk.clock.now()
     async with desk.uow() as uow:
-        tickets = await uow.tickets.list_open()
+        tickets = await uow.tickets.list_open(channels=visible_channels(desk.policy, staff))
     if assignee is not None:
         tickets = [t for t in tickets if t.assignee == assignee]
     far = now + timedelta(days=3650)
@@ -79,12 +82,13 @@ async def staff_open_tickets(desk: Desk, assignee: str | None = None) -> str:
     return "Open tickets by deadline:\n" + "\n".join(ticket_line(desk, t, now) for t in tickets)
 
 
-async def staff_ticket(desk: Desk, number: int, recent: int = 10) -> str:
+async def staff_ticket(desk: Desk, staff: Staff, number: int, recent: int = 10) -> str:
     now = desk.clock.now()
     async with desk.uow() as uow:
-        ticket = await uow.tickets.get(number)
+        ticket = await find_ticket(uow, number)
         if ticket is None:
-            raise Refusal("unknown_ticket", number=number)
+            raise Refusal("no_such_ticket", number=number)
+        check_may_act(desk.policy, staff, ticket)  # the card's details (the customer's e-mail) included
         messages = await uow.messages.for_ticket(number, limit=recent)
     lines = [ticket_line(desk, ticket, now),
              f"Customer: {ticket.customer_name} <{ticket.customer_email}>  Magento {ticket.magento_version}, "
@@ -95,12 +99,14 @@ async def staff_ticket(desk: Desk, number: int, recent: int = 10) -> str:
     return "\n".join(lines)
 
 
-async def staff_stats(desk: Desk, days: int = 30) -> str:
+async def staff_stats(desk: Desk, staff: Staff, days: int = 30) -> str:
+    """Statistics over the tickets in this staff member's scope."""
     now = desk.clock.now()
     start = now - timedelta(days=days)
+    channels = visible_channels(desk.policy, staff)
     async with desk.uow() as uow:
-        opened = await uow.tickets.opened_between(start, now + timedelta(microseconds=1))
-        closed = await uow.tickets.closed_between(start, now + timedelta(microseconds=1))
+        opened = await uow.tickets.opened_between(start, now + timedelta(microseconds=1), channels=channels)
+        closed = await uow.tickets.closed_between(start, now + timedelta(microseconds=1), channels=channels)
     cal, promise = desk.policy.calendar, desk.policy.sla.response
     lines = [f"Last {days} days: {len(opened)} opened, {len(closed)} closed."]
     for sku in sorted({t.product for t in opened} | {t.product for t in closed}):

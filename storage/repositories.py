@@ -12,7 +12,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,6 +85,12 @@ class SqlIdentityRepository(SqlRepository):
         del values["id"]
         return Identity(**values)
 
+    async def for_account(self, account_id: int) -> list[Identity]:
+        stmt = select(identities).where(identities.c.account_id == account_id).order_by(
+            identities.c.linked_at, identities.c.id)
+        return [Identity(**{k: v for k, v in row_dict(r).items() if k != "id"})
+                for r in await self._session.execute(stmt)]
+
     async def save(self, identity: Identity) -> None:
         values = asdict(identity)
         stmt = self._upsert(identities).values(**values)
@@ -110,7 +116,11 @@ class SqlLinkAttemptRepository(SqlRepository):
 
 class SqlLicenceRepository(SqlRepository):
     async def get(self, key: str) -> Licence | None:
-        row = (await self._session.execute(select(licences).where(licences.c.key == key))).first()
+        """By key, whatever its case (customers retype keys; the export's case is not theirs).
+        An exact match wins over one differing in case only."""
+        stmt = (select(licences).where(func.lower(licences.c.key) == key.lower())
+                .order_by((licences.c.key != key), licences.c.key).limit(1))
+        row = (await self._session.execute(stmt)).first()
         return Licence(**row_dict(row)) if row else None
 
     async def for_email(self, email: str) -> list[Licence]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,11 @@ def ticket_from_row(row: Any) -> Ticket:
     reason = values["close_reason"]
     values["close_reason"] = CloseReason(reason) if reason is not None else None
     return Ticket(**values)
+
+
+def _in_channels(stmt: Select[Any], channels: Collection[str] | None) -> Select[Any]:
+    """A staff member's scope: only tickets of these staff channels (None: every channel)."""
+    return stmt if channels is None else stmt.where(tickets.c.staff_channel.in_(sorted(channels)))
 
 
 class SqlTicketRepository(SqlRepository):
@@ -74,16 +80,18 @@ class SqlTicketRepository(SqlRepository):
     async def by_staff_thread(self, ref: str) -> Ticket | None:
         return await self._one(select(tickets).where(tickets.c.staff_thread_ref == ref).limit(1))
 
-    async def list_open(self) -> list[Ticket]:
-        return await self._all(select(tickets).where(_IS_OPEN).order_by(tickets.c.id))
+    async def list_open(self, channels: Collection[str] | None = None) -> list[Ticket]:
+        return await self._all(_in_channels(select(tickets).where(_IS_OPEN), channels).order_by(tickets.c.id))
 
-    async def opened_between(self, start: datetime, end: datetime) -> list[Ticket]:
+    async def opened_between(self, start: datetime, end: datetime,
+                             channels: Collection[str] | None = None) -> list[Ticket]:
         """Tickets opened in [start, end)."""
-        return await self._between(tickets.c.opened_at, start, end)
+        return await self._between(tickets.c.opened_at, start, end, channels)
 
-    async def closed_between(self, start: datetime, end: datetime) -> list[Ticket]:
+    async def closed_between(self, start: datetime, end: datetime,
+                             channels: Collection[str] | None = None) -> list[Ticket]:
         """Tickets closed in [start, end)."""
-        return await self._between(tickets.c.closed_at, start, end)
+        return await self._between(tickets.c.closed_at, start, end, channels)
 
     async def claim_due(self, column: str, now: datetime, limit: int = 100) -> list[Ticket]:
         if column not in DEADLINE_COLUMNS:
@@ -100,9 +108,10 @@ class SqlTicketRepository(SqlRepository):
         )
         return await self._all(stmt)
 
-    async def _between(self, column: ColumnElement[Any], start: datetime, end: datetime) -> list[Ticket]:
-        stmt = select(tickets).where(column >= start, column < end).order_by(column, tickets.c.id)
-        return await self._all(stmt)
+    async def _between(self, column: ColumnElement[Any], start: datetime, end: datetime,
+                       channels: Collection[str] | None) -> list[Ticket]:
+        stmt = _in_channels(select(tickets).where(column >= start, column < end), channels)
+        return await self._all(stmt.order_by(column, tickets.c.id))
 
     async def _one(self, stmt: Select[Any]) -> Ticket | None:
         row = (await self._session.execute(stmt)).first()

@@ -92,6 +92,7 @@ class _Desk(_Section):
     leads: list[Annotated[str, _v(values.non_empty_text)]] = []
     dm_on_answer: bool = False
     email_on_answer: bool = True
+    staff_scope: Literal["product", "desk"] = "product"
     subject_similarity: int = Field(default=85, ge=0, le=100)
     snippet_prefix: Annotated[str, _v(values.non_empty_text)] = "!"
 
@@ -246,6 +247,7 @@ def _policy_from(data: dict[str, Any]) -> Policy:
         snippets=snippets,
         snippet_prefix=desk.snippet_prefix,
         rating_window=memory.rating_window(parsed.get("satisfaction")),
+        staff_scope=desk.staff_scope,
     )
 
 

@@ -11,12 +11,13 @@ from bot.domain import Licence, Target
 from bot.licences import StoredLicences
 from bot.outbox import Dispatcher
 from bot.policy import ManualPage, Policy, Product
+from bot.ports import UnitOfWorkFactory
 from tests.fakes import FakeStore, ManualClock, RecordingPort
 
 # Thursday 3 December 2026, 10:00 at UTC+1: the desk is open
 OPEN_TIME = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 ALICE = Customer("discord", "u-alice", "Alice", "en")
-BOB = Staff("s-bob", "Bob")
+BOB = Staff("s-bob", "Bob", frozenset({"support-seo", "support-checkout"}))  # staff of both products
 
 
 def make_policy(**overrides: object) -> Policy:
@@ -57,3 +58,19 @@ def make_dispatcher(desk: Desk) -> tuple[Dispatcher, RecordingPort, RecordingPor
     customer, staff, email = RecordingPort("c"), RecordingPort("s"), RecordingPort("e")
     ports = {Target.CUSTOMER: customer, Target.STAFF: staff, Target.EMAIL: email}
     return Dispatcher(desk.uow, desk.clock, ports), customer, staff, email  # type: ignore[arg-type]
+
+
+LICENCES = (
+    Licence("SEO-ALICE", "alice@example.com", "seo-suite", datetime(2027, 6, 1, tzinfo=UTC)),
+    Licence("OSC-ALICE", "alice@example.com", "one-step-checkout", datetime(2026, 11, 1, tzinfo=UTC)),
+    Licence("SEO-CAROL", "carol@example.com", "seo-suite", datetime(2027, 6, 1, tzinfo=UTC)),
+)
+
+
+async def make_sql_desk(uow_factory: UnitOfWorkFactory, clock: ManualClock | None = None, **policy: object) -> Desk:
+    """make_desk's desk on a real database (the `uow_factory` fixture), with the same licences."""
+    async with uow_factory() as uow:
+        for licence in LICENCES:
+            await uow.licences.upsert(licence)
+        await uow.commit()
+    return Desk(uow_factory, clock or ManualClock(OPEN_TIME), make_policy(**policy), StoredLicences(uow_factory))

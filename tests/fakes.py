@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.clock import ManualClock
@@ -83,6 +83,10 @@ class Identities(_Repo):
     async def save(self, identity: Identity) -> None:
         self.s.identities[(identity.platform, identity.user_id)] = copy.copy(identity)
 
+    async def for_account(self, account_id: int) -> list[Identity]:
+        mine = [copy.copy(i) for i in self.s.identities.values() if i.account_id == account_id]
+        return sorted(mine, key=lambda i: i.linked_at or datetime.min.replace(tzinfo=UTC))
+
 
 class LinkAttempts(_Repo):
     async def add(self, platform: str, user_id: str, at: datetime) -> None:
@@ -94,7 +98,7 @@ class LinkAttempts(_Repo):
 
 class Licences(_Repo):
     async def get(self, key: str) -> Licence | None:
-        return self.s.licences.get(key)
+        return next((lic for k, lic in self.s.licences.items() if k.lower() == key.lower()), None)
 
     async def for_email(self, email: str) -> list[Licence]:
         return [lic for lic in self.s.licences.values() if lic.email == email]
@@ -135,14 +139,17 @@ class Tickets(_Repo):
     async def by_staff_thread(self, ref: str) -> Ticket | None:
         return next(iter(self._where(lambda t: t.staff_thread_ref == ref)), None)
 
-    async def list_open(self) -> list[Ticket]:
-        return self._where(lambda t: t.is_open)
+    async def list_open(self, channels: Collection[str] | None = None) -> list[Ticket]:
+        return self._where(lambda t: t.is_open and (channels is None or t.staff_channel in channels))
 
-    async def opened_between(self, start: datetime, end: datetime) -> list[Ticket]:
-        return self._where(lambda t: start <= t.opened_at < end)
+    async def opened_between(self, start: datetime, end: datetime,
+                             channels: Collection[str] | None = None) -> list[Ticket]:
+        return self._where(lambda t: start <= t.opened_at < end and (channels is None or t.staff_channel in channels))
 
-    async def closed_between(self, start: datetime, end: datetime) -> list[Ticket]:
-        return self._where(lambda t: t.closed_at is not None and start <= t.closed_at < end)
+    async def closed_between(self, start: datetime, end: datetime,
+                             channels: Collection[str] | None = None) -> list[Ticket]:
+        return self._where(lambda t: t.closed_at is not None and start <= t.closed_at < end
+                           and (channels is None or t.staff_channel in channels))
 
     async def claim_due(self, column: str, now: datetime, limit: int = 100) -> list[Ticket]:
         due = self._where(lambda t: t.is_open and getattr(t, column) is not None and getattr(t, column) <= now)

@@ -70,7 +70,7 @@ async def test_notes_statuses_and_missing_tickets_read_as_words(tmp_path: Path) 
     text = "\n".join(out)
     assert "(note stored on #1: staff only, never sent to the customer)" in text
     assert "Status: waiting for staff" in text and "| waiting for staff |" in text and "awaiting_" not in text
-    assert "→ slack ephemeral @bob: Ticket #9 does not exist." in text
+    assert "→ slack ephemeral @bob: There is no ticket #9." in text
 
 
 def test_version_and_each_subcommand_names_the_settings_it_reads(capsys: pytest.CaptureFixture[str]) -> None:

@@ -95,8 +95,8 @@ async def test_claim_sets_the_assignee_and_updates_the_card():
     desk, n = await opened_desk()
     await claim(desk, Claim(BOB, n))
     assert ticket(desk, n).assignee == "s-bob" and outbox(desk)[-1] == ("staff", "card_update")
-    assert "s-bob" in await staff_open_tickets(desk, assignee="s-bob")
-    assert await staff_open_tickets(desk, assignee="s-eve") == "No open tickets."
+    assert "s-bob" in await staff_open_tickets(desk, BOB, assignee="s-bob")
+    assert await staff_open_tickets(desk, BOB, assignee="s-eve") == "No open tickets."
 
 
 async def test_a_customer_sees_and_closes_only_their_own_tickets():
@@ -128,8 +128,8 @@ async def test_staff_views_and_stats():
     desk, n = await opened_desk()
     desk.clock.advance(hours=1)
     await staff_post(desk, StaffPost(BOB, "ev1", "Answer", "ts1", ticket_number=n))
-    assert "Answer" in await staff_ticket(desk, n)
-    stats = await staff_stats(desk)
+    assert "Answer" in await staff_ticket(desk, BOB, n)
+    stats = await staff_stats(desk, BOB)
     assert "1 opened" in stats and "average first answer 1h" in stats and "100%" in stats
 
 

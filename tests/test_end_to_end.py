@@ -8,8 +8,11 @@ to the Slack thread. Only the platforms are fakes: settings, SQLite, migrations,
 
 from __future__ import annotations
 
+import json
+
 from adapters.slack.card import card_blocks
 from adapters.slack.client import parse_ref
+from bot.accounts import linked_identities
 from tests.discord import payloads as p
 from tests.discord.flows import ALICE, eventually
 from tests.e2e_helpers import deliver_until, post_slack_event
@@ -25,7 +28,10 @@ async def test_a_ticket_travels_from_discord_to_slack_and_back(world: World) -> 
     [ticket] = await w.tickets()
     [card] = w.slack.called("chat.postMessage")
     assert card["channel"] == "C0SEO" and card["text"] == f"Ticket #{ticket.number}: Sitemap xml is empty"
-    assert card["blocks"] == card_blocks(ticket, w.runtime.desk.policy, w.runtime.desk.clock.now())
+    async with w.runtime.desk.uow() as uow:
+        identities = await linked_identities(uow, ticket.account_id)
+    assert card["blocks"] == card_blocks(ticket, w.runtime.desk.policy, w.runtime.desk.clock.now(), identities)
+    assert "Alice (discord " in json.dumps(card["blocks"])  # staff see who is linked to the account
     assert card["blocks"][0]["text"]["text"] == f"#{ticket.number} Sitemap xml is empty"
     channel, card_ts = parse_ref(ticket.staff_thread_ref)
     assert channel == "C0SEO"

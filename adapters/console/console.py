@@ -54,6 +54,7 @@ from bot.reporting.requests import report_options, staff_report
 from bot.satisfaction import rate
 from bot.secrets import redact
 from bot.texts import Text, render
+from bot.ticket_numbers import parse_ticket_number
 
 log = logging.getLogger(__name__)
 PLATFORM = "console"
@@ -177,13 +178,15 @@ class Console:
     def _customer(name: str) -> Customer:
         return Customer(PLATFORM, name, name, "en")
 
-    @staticmethod
-    def _staff(name: str) -> Staff:
-        return Staff(name, name)
+    def _staff(self, name: str) -> Staff:
+        """Console staff play the whole desk: a member of every product's staff channel."""
+        channels = frozenset(p.staff_channel for p in self.desk.policy.products.values())
+        return Staff(name, name, channels)
 
     async def _customer_command(self, cmd: CustomerCommand) -> None:
         who, opts = self._customer(cmd.user), cmd.options
-        number = int(cmd.args[0].lstrip("#")) if cmd.args and cmd.args[0].lstrip("#").isdigit() else None
+        # a number given is read strictly: a bad one is refused, never replaced by "your only ticket"
+        number = parse_ticket_number(cmd.args[0]) if cmd.args else None
         if (cmd.command, cmd.sub) == ("support", "link"):
             reply = await link_account(self.desk, LinkAccount(who, opts.get("email", ""), opts.get("key", "")))
         elif cmd.sub == "open":
@@ -256,28 +259,22 @@ class Console:
         raise ParseErrorRefusal("card actions are /claim, /close REASON, /request-access and /view-access")
 
     async def _tickets_command(self, cmd: StaffCommand) -> str:
-        args = cmd.args
+        args, staff = cmd.args, self._staff(cmd.user)
         if not args:
-            return await queries.staff_open_tickets(self.desk)
+            return await queries.staff_open_tickets(self.desk, staff)
         if args == ("mine",):
-            return await queries.staff_open_tickets(self.desk, assignee=cmd.user)
+            return await queries.staff_open_tickets(self.desk, staff, assignee=cmd.user)
         if args == ("stats",):
-            return await queries.staff_stats(self.desk)
+            return await queries.staff_stats(self.desk, staff)
         if args[0] == "report":  # the summary now; the chart is written by the staff port (outbox)
             since, until = report_options(list(args[1:]))
-            _, summary = await staff_report(self.desk, self._staff(cmd.user), CONSOLE_REPORT_CHANNEL, since, until)
+            _, summary = await staff_report(self.desk, staff, CONSOLE_REPORT_CHANNEL, since, until)
             return summary
-        if args[0].lstrip("#").isdigit():
-            number = int(args[0].lstrip("#"))
+        if args[1:] in ((), ("request-access",)) and (args[0].startswith("#") or any(c.isnumeric() for c in args[0])):
+            number = parse_ticket_number(args[0])
             if args[1:] == ("request-access",):
-                return render(await actions.request_access(self.desk, self._staff(cmd.user), number))
-            if not args[1:]:
-                try:
-                    return await queries.staff_ticket(self.desk, number)
-                except Refusal as refusal:
-                    if refusal.text.key != "unknown_ticket":
-                        raise
-                    return f"Ticket #{number} does not exist."  # the shared text speaks to a customer
+                return render(await actions.request_access(self.desk, staff, number))
+            return await queries.staff_ticket(self.desk, staff, number)
         return "usage: /tickets [mine | stats | report | N | N request-access]"
 
 

@@ -78,7 +78,8 @@ Input = SetClock | MoveClock | ImportLicences | CustomerCommand | CustomerText |
 
 NAME = r"[A-Za-z0-9_.-]+"
 LINE = re.compile(rf"^(?P<staff>staff\s+)?(?P<user>{NAME})\s*:\s?(?P<rest>.*)$", re.S)
-TICKET = re.compile(r"^#(?P<n>\d+)\s*(?P<rest>.*)$", re.S)
+# "#12 …" in ASCII digits; "#" then another numeral (#١٢, #²) is meant as a number and refused
+TICKET = re.compile(r"^#(?P<n>[0-9]+)\s*(?P<rest>.*)$", re.S | re.ASCII)
 CUSTOMER_COMMANDS = {"support": {"link"}, "ticket": {"open", "status", "list", "close", "access", "rate"}}
 USAGE = ('expected "NAME: text", "NAME: /ticket …", "staff NAME: #N text", "staff NAME: /tickets …" '
          'or "clock …"')
@@ -140,6 +141,7 @@ def _staff(user: str, rest: str) -> Input:
         return StaffCommand(user, tuple(parts[1:]))
     match = TICKET.match(rest)
     if not match:
+        _refuse_bad_number(rest)
         raise ParseError("say which ticket staff write in: staff bob: #12 your answer")
     number, body = int(match["n"]), match["rest"].strip()
     if not body:
@@ -148,6 +150,12 @@ def _staff(user: str, rest: str) -> Input:
         parts = words(body[1:])
         return StaffCardAction(user, number, parts[0] if parts else "", tuple(parts[1:]))
     return StaffText(user, number, body)
+
+
+def _refuse_bad_number(rest: str) -> None:
+    token = rest.split(maxsplit=1)[0] if rest.split() else ""
+    if token.startswith("#") and token[1:2].isnumeric():
+        raise ParseError(f"'{token[:20]}' is not a ticket number: write its digits, e.g. #12")
 
 
 def parse_line(line: str) -> Input | None:
@@ -174,6 +182,8 @@ def parse_line(line: str) -> Input | None:
     if rest.startswith("/"):
         return _customer_command(user, rest)
     ticket = TICKET.match(rest)
+    if not ticket:
+        _refuse_bad_number(rest)
     if ticket:
         if not ticket["rest"].strip():
             raise ParseError(f"nothing to send to ticket #{ticket['n']}")

@@ -58,6 +58,10 @@ class ConsoleCustomerPort:
 
     async def deliver(self, delivery: Delivery) -> str | None:
         ticket = delivery.ticket
+        if delivery.action == "dm_user":  # not about a ticket: another identity joined an account
+            who, locale = delivery.payload.get("user_id", "?"), delivery.payload.get("locale") or "en"
+            self.write(block(f"→ discord DM @{who}", _content(delivery, locale)))
+            return None
         assert ticket is not None, "customer deliveries belong to a ticket"
         n, who, locale = ticket.number, ticket.customer_user_id, ticket.locale
         action, message = delivery.action, delivery.message

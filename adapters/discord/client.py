@@ -142,7 +142,13 @@ class SupportClient(OwnedTasks):
             if answer is not None:
                 await message.reply(say(answer, await self._locale_of(str(author.id))), mention_author=False)
         except Exception:
+            # never lost in silence: the sender hears that it was not sent (Discord does not redeliver)
             log.exception("relaying discord message %s failed", message.id)
+            try:
+                await message.reply(label("message_not_sent", await self._locale_of(str(author.id))),
+                                    mention_author=False)
+            except Exception:
+                log.exception("could not tell the author of discord message %s", message.id)
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         data: Any = payload.data

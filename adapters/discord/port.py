@@ -15,6 +15,7 @@ from adapters.discord.labels import label, say
 from adapters.discord.rating import rating_buttons
 from adapters.discord.views import ticket_buttons
 from adapters.render.files import customer_transcript
+from bot.customer_tickets import record_customer_thread
 from bot.desk import Desk
 from bot.domain import Attachment, Message, Ticket
 from bot.ports import Delivery, RetryLater, Undeliverable
@@ -97,6 +98,9 @@ class DiscordCustomerPort:
         handler = getattr(self, f"_do_{delivery.action}", None)
         if handler is None:
             raise Undeliverable(f"unknown customer action {delivery.action!r}")
+        if delivery.action == "dm_user":
+            with platform_errors(delivery.action):
+                return await self._do_dm_user(delivery)
         if delivery.ticket is None:
             raise Undeliverable(f"{delivery.action}: the ticket is gone")
         with platform_errors(delivery.action):
@@ -110,9 +114,12 @@ class DiscordCustomerPort:
             self.support_channel_id)
         if not isinstance(channel, discord.TextChannel):
             raise Undeliverable(f"support channel {self.support_channel_id} is not a text channel")
-        thread = self._existing_thread(channel, ticket) or await channel.create_thread(
-            name=thread_name(ticket), type=discord.ChannelType.private_thread, invitable=False,
-            auto_archive_duration=AUTO_ARCHIVE_MINUTES, reason=f"support ticket #{ticket.number}")
+        thread = (await self._recorded_thread(ticket) or self._existing_thread(channel, ticket)
+                  or await channel.create_thread(
+                      name=thread_name(ticket), type=discord.ChannelType.private_thread, invitable=False,
+                      auto_archive_duration=AUTO_ARCHIVE_MINUTES, reason=f"support ticket #{ticket.number}"))
+        if ticket.customer_thread_ref != str(thread.id):  # before the customer is added and can write
+            await record_customer_thread(self.desk, ticket.number, str(thread.id))
         await thread.add_user(discord.Object(id=int(ticket.customer_user_id)))
         await self._send(thread, self._addressed(ticket, self._text(d, ticket)), self._to_customer(ticket), d,
                          view=ticket_buttons(ticket.number, ticket.locale, close=True))
@@ -174,6 +181,17 @@ class DiscordCustomerPort:
                                   nonce=nonce(d))
         return str(sent.id)
 
+    async def _do_dm_user(self, d: Delivery) -> str | None:
+        """A DM to an identity, not about a ticket; one of another platform is not ours to send."""
+        if d.payload.get("platform") != "discord" or not str(d.payload.get("user_id", "")).isdigit():
+            raise Undeliverable(f"dm_user: not a Discord user ({d.payload.get('platform')})")
+        if "text" not in d.payload:
+            raise Undeliverable("dm_user: payload has no text")
+        text = say(Text.from_dict(d.payload["text"]), d.payload.get("locale") or "en")
+        channel = await self.client.create_dm(discord.Object(id=int(d.payload["user_id"])))
+        sent = await channel.send(text[:MAX_CONTENT], allowed_mentions=discord.AllowedMentions.none())
+        return str(sent.id)
+
     # --- helpers -----------------------------------------------------------------------
 
     @staticmethod
@@ -201,6 +219,15 @@ class DiscordCustomerPort:
     def _answer_text(message: Message, ticket: Ticket) -> str:
         name = discord.utils.escape_markdown(message.author_name or "?")
         return f"**{name}** ({label('staff_label', ticket.locale)}): {message.body}"
+
+    async def _recorded_thread(self, ticket: Ticket) -> discord.Thread | None:
+        """The thread an earlier attempt created and recorded (the outbox retries whole rows)."""
+        if not ticket.customer_thread_ref:
+            return None
+        try:
+            return await self._thread(ticket)
+        except (Undeliverable, discord.NotFound):
+            return None
 
     def _existing_thread(self, channel: discord.TextChannel, ticket: Ticket) -> discord.Thread | None:
         """A thread a failed earlier attempt already created (the outbox retries whole rows)."""

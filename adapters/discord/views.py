@@ -22,6 +22,7 @@ from bot.opening import open_ticket, suggest_manual
 from bot.policy import ManualPage
 from bot.ports import Cipher
 from bot.texts import Text
+from bot.ticket_numbers import find_ticket
 from bot.validation import clean_form
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ class SuggestionView(discord.ui.View):
         await safe_reply(interaction, label("apology", lang(interaction)))
 
 
-class CloseButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ticket:close:(?P<number>\d+)"):
+class CloseButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ticket:close:(?P<number>[0-9]{1,12})"):
     """The Close ticket button under a thread's summary; survives restarts (persistent)."""
 
     def __init__(self, number: int, locale: str = "en") -> None:
@@ -183,7 +184,7 @@ class AccessModal(_Modal):
         await run_for(interaction, submit)
 
 
-class AccessButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ticket:access:(?P<number>\d+)"):
+class AccessButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ticket:access:(?P<number>[0-9]{1,12})"):
     """Under staff's request for access: opens the private form, for the ticket's customer only."""
 
     def __init__(self, number: int, locale: str = "en") -> None:
@@ -203,7 +204,7 @@ class AccessButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ti
         who = customer_of(interaction)
         try:
             async with desk.uow() as uow:
-                ticket = await uow.tickets.get(self.number)
+                ticket = await find_ticket(uow, self.number)  # a forged id may carry any number
         except Exception:  # the customer gets a sentence, never silence
             log.exception("loading ticket #%s for the access form failed", self.number)
             await safe_reply(interaction, label("apology", who.locale))

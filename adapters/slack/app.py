@@ -37,11 +37,12 @@ from bot.actions import claim, request_access, staff_close
 from bot.commands import Claim, Edit, Staff, StaffClose, StaffPost
 from bot.conversation import edit_message, staff_post
 from bot.desk import Desk
-from bot.domain import Attachment, CloseReason
+from bot.domain import STAFF_CLOSE_REASONS, Attachment, CloseReason
 from bot.errors import Refusal
 from bot.ports import Cipher
 from bot.queries import staff_open_tickets, staff_stats, staff_ticket
 from bot.texts import Text
+from bot.ticket_numbers import parse_ticket_number
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ def build_slack_app(desk: Desk, *, token: str, signing_secret: str | None, staff
                     message_ref=make_ref(channel, ts), thread_ref=thread_ref,
                     attachments=await slack_attachments(client, event.get("files") or [])))
             except Refusal as refusal:
-                if refusal.text.key == "unknown_ticket":
+                if refusal.text.key == "no_such_ticket":
                     return None  # a thread that is not a ticket: staff talking among themselves
                 raise
 
@@ -195,12 +196,16 @@ def build_slack_app(desk: Desk, *, token: str, signing_secret: str | None, staff
         return listener
 
     async def close(who: Staff, action: dict[str, Any]) -> Text:
-        number, reason = action["selected_option"]["value"].split(":", 1)
-        return await staff_close(desk, StaffClose(who, int(number), CloseReason(reason)))
+        number, _, reason = str((action.get("selected_option") or {}).get("value", "")).partition(":")
+        if reason not in {r.value for r in STAFF_CLOSE_REASONS}:
+            raise Refusal("console_usage", message=f"Close with one of: {', '.join(r.value for r in STAFF_CLOSE_REASONS)}.")
+        return await staff_close(desk, StaffClose(who, parse_ticket_number(number), CloseReason(reason)))
 
-    app.action(CLAIM)(on_button(lambda who, a: claim(desk, Claim(who, int(a["value"])))))
+    # button values are ours, but a request can be forged: numbers are read like typed ones
+    app.action(CLAIM)(on_button(lambda who, a: claim(desk, Claim(who, parse_ticket_number(str(a.get("value")))))))
     app.action(CLOSE)(on_button(close))
-    app.action(REQUEST_ACCESS)(on_button(lambda who, a: request_access(desk, who, int(a["value"]))))
+    app.action(REQUEST_ACCESS)(on_button(
+        lambda who, a: request_access(desk, who, parse_ticket_number(str(a.get("value"))))))
 
     @app.action(VIEW_ACCESS)
     async def on_view_access(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -213,7 +218,7 @@ def build_slack_app(desk: Desk, *, token: str, signing_secret: str | None, staff
         async def show(who: Staff) -> str:
             if cipher is None:
                 raise RuntimeError("no cipher wired into the Slack app: temporary access cannot be read")
-            return escape(await view_access(desk, cipher, who, int(action["value"])))
+            return escape(await view_access(desk, cipher, who, parse_ticket_number(str(action.get("value")))))
 
         await as_staff(user, lambda text: ephemeral(channel, user, text), show)
 
@@ -226,17 +231,23 @@ def names(listing: str) -> str:
 
 
 async def tickets_command(desk: Desk, who: Staff, text: str) -> str | Text:
-    """/tickets [mine | stats | N | N request-access]; customer text in the answer is escaped."""
+    """/tickets [mine | stats | N | N request-access]; customer text in the answer is escaped.
+    Lists, statistics and tickets are limited to the staff member's scope by the core."""
     words = text.strip().lower().split()
     if not words:
-        return names(escape(await staff_open_tickets(desk)))
+        return names(escape(await staff_open_tickets(desk, who)))
     if words == ["mine"]:
-        return names(escape(await staff_open_tickets(desk, assignee=who.user_id)))
+        return names(escape(await staff_open_tickets(desk, who, assignee=who.user_id)))
     if words == ["stats"]:
-        return escape(await staff_stats(desk))
-    number = words[0].lstrip("#")
-    if number.isdigit() and len(words) == 1:
-        return names(escape(await staff_ticket(desk, int(number))))
-    if number.isdigit() and words[1:] == ["request-access"]:
-        return await request_access(desk, who, int(number))
-    return USAGE
+        return escape(await staff_stats(desk, who))
+    if len(words) > 2 or (words[1:] and words[1:] != ["request-access"]) or not looks_numeric(words[0]):
+        return USAGE
+    number = parse_ticket_number(words[0])  # a bad number is refused with a sentence
+    if words[1:] == ["request-access"]:
+        return await request_access(desk, who, number)
+    return names(escape(await staff_ticket(desk, who, number)))
+
+
+def looks_numeric(word: str) -> bool:
+    """Meant as a ticket number (then read strictly), rather than a word to answer with USAGE."""
+    return word.startswith("#") or any(ch.isnumeric() for ch in word)

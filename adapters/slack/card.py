@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.accounts import last_valid_day
-from bot.domain import STAFF_CLOSE_REASONS, Message, MessageKind, Ticket, TicketStatus
+from bot.domain import STAFF_CLOSE_REASONS, Identity, Message, MessageKind, Ticket, TicketStatus
 from bot.policy import Policy
 from bot.texts import Text, render
 
@@ -137,7 +137,16 @@ def fallback_text(ticket: Ticket) -> str:
     return truncate(f"Ticket #{ticket.number}: {escape(ticket.subject)}", 3000)
 
 
-def card_blocks(ticket: Ticket, policy: Policy, now: datetime) -> list[dict[str, Any]]:
+def identities_line(identities: list[Identity]) -> str:
+    """Every chat identity linked to the customer's account: more than one means several
+    people may write as this customer (anyone with the e-mail and a key can link)."""
+    shown = [f"{escape(' '.join((i.display_name or i.user_id).split()))} ({escape(i.platform)} {escape(i.user_id)})"
+             for i in identities]
+    return ", ".join(shown) or "-"
+
+
+def card_blocks(ticket: Ticket, policy: Policy, now: datetime,
+                identities: list[Identity] | None = None) -> list[dict[str, Any]]:
     cal = policy.calendar
     product = policy.product(ticket.product)
     status = STATUS_LABELS[ticket.status]
@@ -160,6 +169,8 @@ def card_blocks(ticket: Ticket, policy: Policy, now: datetime) -> list[dict[str,
             _field("Answer due", deadline),
             _field("Status", status),
             _field("Assignee", person(ticket.assignee)),
+            *([_field(f"Linked identities ({len(identities)})", identities_line(identities))]
+              if identities is not None else []),
         ]},
         _long_section("Description", ticket.description),
         _long_section("Steps to reproduce", ticket.steps),

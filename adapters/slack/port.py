@@ -26,8 +26,9 @@ from adapters.slack.card import (
 )
 from adapters.slack.client import ChannelResolver, make_ref, parse_ref, slack_error, translate
 from adapters.slack.uploads import rating_block, upload_report, upload_transcript
+from bot.accounts import linked_identities
 from bot.desk import Desk
-from bot.domain import Attachment, Message, Ticket
+from bot.domain import Attachment, Identity, Message, Ticket
 from bot.ports import Delivery, RetryLater, Undeliverable
 from bot.texts import Text
 
@@ -165,13 +166,18 @@ class SlackStaffPort:
     async def _card(self, delivery: Delivery) -> str:
         ticket = self._ticket(delivery)
         channel = await self.channels.resolve(ticket.staff_channel)
-        blocks = card_blocks(ticket, self.desk.policy, self.desk.clock.now())
+        blocks = card_blocks(ticket, self.desk.policy, self.desk.clock.now(), await self._identities(ticket))
         return await self._post_text(channel, fallback_text(ticket), blocks=blocks)
+
+    async def _identities(self, ticket: Ticket) -> list[Identity]:
+        """Everyone linked to the ticket's account: staff see who may be writing as the customer."""
+        async with self.desk.uow() as uow:
+            return await linked_identities(uow, ticket.account_id)
 
     async def _card_update(self, delivery: Delivery) -> None:
         ticket = self._ticket(delivery)
         channel, ts = self._thread(ticket)
-        blocks = card_blocks(ticket, self.desk.policy, self.desk.clock.now())
+        blocks = card_blocks(ticket, self.desk.policy, self.desk.clock.now(), await self._identities(ticket))
         if delivery.payload.get("rating"):  # the customer rated the closed ticket (bot/satisfaction.py)
             blocks.append(rating_block(delivery.payload["rating"], str(delivery.payload.get("comment") or "")))
         await self._call("chat.update", lambda: self.client.chat_update(

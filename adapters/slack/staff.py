@@ -1,4 +1,7 @@
-"""Who is staff: members of the staff channels of the policy, or of one Slack user group."""
+"""Who is staff: members of the staff channels of the policy, or of one Slack user group.
+
+Each staff member comes with the staff channels they are a member of: with the policy's
+staff_scope "product" the core lets them act on those products' tickets only."""
 
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ class StaffDirectory:
         self.usergroup = usergroup or None
         self.resolver = resolver or ChannelResolver(client)
         self.ttl, self.clock = ttl, clock
-        self._members: frozenset[str] | None = None
+        self._members: dict[str, frozenset[str]] | None = None  # staff user -> their staff channels
         self._fetched_at = float("-inf")
         self._names: dict[str, tuple[str, float]] = {}
         self._lock = asyncio.Lock()
@@ -42,12 +45,13 @@ class StaffDirectory:
         return user_id in await self.members()
 
     async def staff(self, user_id: str) -> Staff | None:
-        """The user as bot.commands.Staff, or None if they are not staff."""
-        if not await self.is_staff(user_id):
+        """The user as bot.commands.Staff (with their staff channels), or None if not staff."""
+        members = await self.members()
+        if user_id not in members:
             return None
-        return Staff(user_id, await self.display_name(user_id))
+        return Staff(user_id, await self.display_name(user_id), members[user_id])
 
-    async def members(self) -> frozenset[str]:
+    async def members(self) -> dict[str, frozenset[str]]:
         if self._members is not None and self.clock() - self._fetched_at < self.ttl:
             return self._members
         async with self._lock:
@@ -58,20 +62,29 @@ class StaffDirectory:
                 except Exception:
                     log.exception("could not list Slack staff; keeping the last known list")
                     if self._members is None:
-                        return frozenset()
+                        return {}
         return self._members
 
-    async def _fetch(self) -> frozenset[str]:
-        if self.usergroup:
+    async def _fetch(self) -> dict[str, frozenset[str]]:
+        by_channel = await self._channel_members()
+        channels_of: dict[str, set[str]] = {}
+        for name, users in by_channel.items():
+            for user in users:
+                channels_of.setdefault(user, set()).add(name)
+        if self.usergroup:  # the group says who is staff; channels still say for which products
             response = await self.client.usergroups_users_list(usergroup=self.usergroup)
-            return frozenset(response.get("users") or [])
-        members: set[str] = set()
+            return {user: frozenset(channels_of.get(user, ())) for user in response.get("users") or []}
+        return {user: frozenset(names) for user, names in channels_of.items()}
+
+    async def _channel_members(self) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
         for name in self.channels:
             try:
                 channel = await self.resolver.resolve(name)
             except Undeliverable as exc:  # one wrong name in the policy must not lock everyone out
                 log.warning("staff channel skipped: %s", exc)
                 continue
+            members = found.setdefault(name, set())
             cursor: str | None = None
             while True:
                 page = await self.client.conversations_members(channel=channel, limit=1000, cursor=cursor)
@@ -79,7 +92,7 @@ class StaffDirectory:
                 cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
                 if not cursor:
                     break
-        return frozenset(members)
+        return found
 
     async def display_name(self, user_id: str) -> str:
         cached = self._names.get(user_id)

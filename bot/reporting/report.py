@@ -37,10 +37,12 @@ def parse_day(text: str) -> date:
         raise Refusal("report_bad_date", value=text) from None
 
 
-async def load_report(desk: Desk, since: datetime, until: datetime) -> SlaReport:
+async def load_report(desk: Desk, since: datetime, until: datetime,
+                      channels: frozenset[str] | None = None) -> SlaReport:
+    """`channels`: only the tickets of these staff channels (a staff member's scope); None: all."""
     async with desk.uow() as uow:
-        earlier = await uow.tickets.opened_between(since - LOOKBACK, until)
-        closed = await uow.tickets.closed_between(since, until)
+        earlier = await uow.tickets.opened_between(since - LOOKBACK, until, channels=channels)
+        closed = await uow.tickets.closed_between(since, until, channels=channels)
         tickets = {t.number: t for t in earlier if t.closed_at is None or t.closed_at >= since}
         tickets.update({t.number: t for t in closed})
         messages = {n: await uow.messages.for_ticket(n, limit=ALL_MESSAGES) for n in tickets}

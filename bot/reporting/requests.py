@@ -18,6 +18,7 @@ from bot.ports import UnitOfWork
 from bot.reporting.report import load_report, parse_day, period
 from bot.reporting.report_text import report_text
 from bot.reporting.sla import SlaReport
+from bot.staff_scope import visible_channels
 
 USAGE = "usage: /tickets report [since:YYYY-MM-DD] [until:YYYY-MM-DD]"
 
@@ -43,12 +44,14 @@ async def staff_report(desk: Desk, who: Staff, channel: str, since: date | None 
                        until: date | None = None) -> tuple[SlaReport, str]:
     """The summary for this staff member now; the chart follows into `channel` through the outbox."""
     start, end = period(desk, since, until)
-    report = await load_report(desk, start, end)
+    scope = visible_channels(desk.policy, who)  # the products this staff member sees, like /tickets stats
+    report = await load_report(desk, start, end, scope)
     now = desk.clock.now()
     async with desk.uow() as uow:
         # the channel the command came from, as the platform names it (an id in Slack)
         await emit(uow, now, Target.STAFF, "report", None, channel_id=channel, since=start.isoformat(),
-                   until=end.isoformat(), chart_only=True, requested_by=who.user_id)
+                   until=end.isoformat(), chart_only=True, requested_by=who.user_id,
+                   channels=sorted(scope) if scope is not None else None)
         await audit(uow, now, f"staff:{who.user_id}", "report_requested", None, since=start.isoformat(),
                     until=end.isoformat())
         await uow.commit()
@@ -57,4 +60,6 @@ async def staff_report(desk: Desk, who: Staff, channel: str, since: date | None 
 
 async def report_from_payload(desk: Desk, payload: dict[str, Any]) -> SlaReport:
     """What a delivery port needs for a "report" row: the report of the period the row names."""
-    return await load_report(desk, datetime.fromisoformat(payload["since"]), datetime.fromisoformat(payload["until"]))
+    channels = payload.get("channels")
+    return await load_report(desk, datetime.fromisoformat(payload["since"]), datetime.fromisoformat(payload["until"]),
+                             frozenset(channels) if channels is not None else None)

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 STAFF_ONLY = {"access_expired_note", "access_none", "access_received_note", "access_requested",
               "access_requested_note", "access_unreadable", "autoclosed_note", "claimed", "console_usage",
               "customer_closed_note", "licence_expired_note", "not_staff", "secret_redacted_staff", "sla_breach",
-              "sla_warning", "staff_closed", "staff_closed_note", "staff_ticket_closed",
+              "sla_warning", "staff_closed", "staff_closed_note", "staff_ticket_closed", "staff_out_of_scope",
+              "access_view_refused", "note_kept_internal",
               "rating_note", "report_bad_date", "report_bad_period", "snippet_sent_note", "snippet_unknown"}
 
 

@@ -155,7 +155,7 @@ async def test_tickets_command_for_staff(h: Harness):
     await h.command("stats")
     assert h.fake.responses[-1]["text"].startswith("Last 30 days: 1 opened, 0 closed.")
     await h.command("999")
-    assert h.fake.responses[-1]["text"] == "There is no ticket #999 of yours."
+    assert h.fake.responses[-1]["text"] == "There is no ticket #999."
     await h.command(f"{n} request-access")
     assert h.fake.responses[-1]["text"] == f"Asked the customer of ticket #{n} for temporary access."
     await h.command("bogus words")
@@ -165,6 +165,10 @@ async def test_tickets_command_for_staff(h: Harness):
 async def test_staff_can_come_from_a_user_group(fake):
     h = await make_harness(fake, usergroup="S0000STAFF")  # Eve is in the group, Bob is not
     await h.open()
+    await h.command("", user="U0000EVE")  # staff, but of no product's channel (staff_scope "product")
+    assert h.fake.responses[-1]["text"] == "No open tickets."
+    fake.members["C0SEO"].append("U0000EVE")
+    h.slack.staff._members = None  # membership is re-read (after the cache's ttl in real life)
     await h.command("", user="U0000EVE")
     assert h.fake.responses[-1]["text"].startswith("Open tickets")
     await h.command("", user="U0000BOB")
