@@ -23,6 +23,8 @@ from storage.migrate import upgrade
 from storage.notify import listen_for_outbox
 from storage.uow import sql_uow_factory
 from supportbot.config_report import policy_path
+from supportbot.metered import MeteredLicences, metered_ports, metered_uow
+from supportbot.metrics import Metrics
 from supportbot.policy_file import load_policy
 from supportbot.settings import Settings, SettingsError
 
@@ -83,11 +85,17 @@ class Runtime:
     closers: list[Any] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     dispatcher_task: asyncio.Task[Any] | None = None
+    metrics: Metrics = field(default_factory=Metrics)  # fed through the wrappers of supportbot/metered.py
 
     def start_dispatcher(self, ports: dict[Target, DeliveryPort], parallel: bool = True) -> Dispatcher:
         """The dispatcher over these ports; run_forever() is started by run_background()."""
+        ports = metered_ports(ports, self.metrics, self.desk.clock)
         self.dispatcher = Dispatcher(self.desk.uow, self.desk.clock, ports, wake=self.store.wake, parallel=parallel)
         return self.dispatcher
+
+    async def render_metrics(self) -> bytes:
+        """GET /metrics: the Prometheus text exposition."""
+        return await self.metrics.render(self.store.engine)
 
     async def run_background(self) -> None:
         """Deliver continuously, woken by this process's commits and (PostgreSQL) other processes'."""
@@ -122,5 +130,7 @@ async def build_runtime(settings: Settings, clock: Clock, mail_enabled: bool | N
     store = await open_store(settings.database_url)
     if mail_enabled is None:
         mail_enabled = bool(settings.smtp_host)
-    desk = Desk(store.uow, clock, policy, licence_source(settings, store.uow), mail_enabled=mail_enabled)
-    return Runtime(settings, store, desk, cipher=cipher)
+    metrics = Metrics()
+    licences = MeteredLicences(licence_source(settings, store.uow), metrics, clock)
+    desk = Desk(metered_uow(store.uow, metrics), clock, policy, licences, mail_enabled=mail_enabled)
+    return Runtime(settings, store, desk, cipher=cipher, metrics=metrics)

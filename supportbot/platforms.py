@@ -26,6 +26,7 @@ from bot.ports import DeliveryPort
 from supportbot.bootstrap import Runtime, build_runtime
 from supportbot.clock import SystemClock
 from supportbot.health import start_health
+from supportbot.metrics_inbound import observe_discord, observe_slack
 from supportbot.settings import Settings
 from supportbot.timers_wiring import start_scheduler
 
@@ -54,6 +55,7 @@ async def start_platforms(runtime: Runtime) -> dict[Target, DeliveryPort]:
                             signing_secret=_secret(settings.slack_signing_secret) or None,
                             api_url=settings.slack_api_url, usergroup=settings.slack_staff_usergroup,
                             cipher=runtime.cipher)
+        observe_slack(slack.app, runtime.metrics)
         connection = await start_slack(slack.app, app_token=_secret(settings.slack_app_token) or None,
                                        http_port=settings.slack_http_port)
         runtime.closers.append(connection.close)
@@ -70,6 +72,7 @@ async def start_platforms(runtime: Runtime) -> dict[Target, DeliveryPort]:
         client = build_discord_client(desk, guild_id=settings.discord_guild_id,
                                       support_channel_id=settings.discord_support_channel_id,
                                       cipher=runtime.cipher)
+        observe_discord(client, runtime.metrics)
         await client.login(_secret(settings.discord_token))
         runtime.tasks.append(asyncio.create_task(client.connect(), name="discord-gateway"))
         runtime.closers.append(client.close)
@@ -97,9 +100,9 @@ async def run_platforms(settings: Settings) -> None:
         runtime.start_dispatcher(ports)
         await runtime.run_background()
         if settings.health_port:
-            health = await start_health(runtime.desk, settings.health_port)
+            health = await start_health(runtime.desk, settings.health_port, metrics=runtime.render_metrics)
             runtime.closers.append(health.cleanup)
-        scheduler = start_scheduler(runtime.desk)
+        scheduler = start_scheduler(runtime.desk, metrics=runtime.metrics)
         async def stop_scheduler() -> None:
             scheduler.shutdown(wait=False)
 

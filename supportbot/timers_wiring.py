@@ -7,6 +7,7 @@ the job keeps nothing in memory and several processes may run it over one Postgr
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -14,20 +15,26 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.desk import Desk
 from bot.timers import sweep
+from supportbot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 
-def make_sweep(desk: Desk) -> Callable[[], Awaitable[int]]:
+def make_sweep(desk: Desk, metrics: Metrics | None = None) -> Callable[[], Awaitable[int]]:
     async def run() -> int:
-        return await sweep(desk)
+        started = time.perf_counter()
+        try:
+            return await sweep(desk)
+        finally:
+            if metrics is not None:
+                metrics.sweep_duration.observe(time.perf_counter() - started)
 
     return run
 
 
-def start_scheduler(desk: Desk, every_seconds: int = 30) -> AsyncIOScheduler:
+def start_scheduler(desk: Desk, every_seconds: int = 30, metrics: Metrics | None = None) -> AsyncIOScheduler:
     """Sweep now (catch up on what fell due while the bot was down), then every `every_seconds`."""
-    run = make_sweep(desk)
+    run = make_sweep(desk, metrics)
 
     async def job() -> None:
         try:
