@@ -27,6 +27,7 @@ from bot.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from supportbot.log_json import log_context
 from supportbot.metrics import Metrics, platform_of
 
 # the sides the core names inbound events by, as platforms
@@ -41,8 +42,10 @@ class MeteredPort:
 
     async def deliver(self, delivery: Delivery) -> str | None:
         action = delivery.action
+        ticket = delivery.ticket.number if delivery.ticket is not None else None
         try:
-            ref = await self.inner.deliver(delivery)
+            with log_context(ticket, self.platform):  # what the adapter logs meanwhile says which
+                ref = await self.inner.deliver(delivery)
         except Exception as exc:
             outcome = ("retry" if isinstance(exc, RetryLater) else
                        "undeliverable" if isinstance(exc, Undeliverable) else "error")

@@ -9,6 +9,7 @@ from typing import Any
 import discord
 from slack_bolt.async_app import AsyncApp
 
+from supportbot.log_json import log_context
 from supportbot.metrics import Metrics
 
 # the gateway events the bot acts on; the rest (presence, typing, guild updates) are not "inbound"
@@ -27,7 +28,8 @@ def slack_kind(body: dict[str, Any]) -> str:
 def observe_slack(app: AsyncApp, metrics: Metrics) -> None:
     async def count_inbound(body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:  # noqa: A002
         metrics.inbound.labels("slack", slack_kind(body)).inc()
-        return await next()
+        with log_context(platform="slack"):
+            return await next()
 
     app.use(count_inbound)
 
