@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from supportbot import ops_cli
 from supportbot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("supportbot")
@@ -28,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     discord = sub.add_parser("discord", help="Discord set-up helpers")
     discord.add_argument("action", choices=["invite-url"])
     discord.add_argument("--application-id", type=int, help="the application id (default: asked from Discord)")
+    ops_cli.register(sub)  # backup, … (supportbot/ops_cli.py)
     return parser
 
 
@@ -63,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(command: str, args: argparse.Namespace, settings: Settings) -> int:
+    if command in ops_cli.COMMANDS:
+        return ops_cli.dispatch(command, args, settings)
     if command == "check-config":
         from supportbot.config_report import check_config_report
 
