@@ -54,6 +54,8 @@ class Policy:
     dm_on_answer: bool = False
     # e-mail the customer on each staff answer when a mailer is configured
     email_on_answer: bool = True
+    # erase the texts of tickets closed longer ago than this (None: keep them); statistics stay
+    retention_messages_after: timedelta | None = None
 
     def product(self, sku: str) -> Product | None:
         return self.products.get(sku)

@@ -19,6 +19,7 @@ from bot.licences import StoredLicences
 from bot.outbox import Dispatcher
 from bot.ports import Cipher, Clock, DeliveryPort, LicenceSource, UnitOfWorkFactory
 from storage.engine import make_engine, make_session_factory
+from storage.erasure import erase_closed_texts
 from storage.migrate import upgrade
 from storage.notify import listen_for_outbox
 from storage.uow import sql_uow_factory
@@ -96,6 +97,16 @@ class Runtime:
     async def render_metrics(self) -> bytes:
         """GET /metrics: the Prometheus text exposition."""
         return await self.metrics.render(self.store.engine)
+
+    async def apply_retention(self) -> int:
+        """[retention] messages_after: erase the texts of tickets closed longer ago (run daily)."""
+        keep = self.desk.policy.retention_messages_after
+        if keep is None:
+            return 0
+        erased = await erase_closed_texts(self.store.engine, self.desk.clock.now() - keep)
+        if erased:
+            log.info("retention: erased the texts of %s ticket(s) closed more than %s ago", erased, keep)
+        return erased
 
     async def run_background(self) -> None:
         """Deliver continuously, woken by this process's commits and (PostgreSQL) other processes'."""

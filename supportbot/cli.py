@@ -24,8 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database tasks")
     db.add_argument("action", choices=["upgrade"])
     licences = sub.add_parser("licences", help="licence tasks")
-    licences.add_argument("action", choices=["import"])
-    licences.add_argument("file", help="CSV with columns key,email,product,expires_at")
+    licences.add_argument("action", choices=["import", "revoke"])
+    licences.add_argument("file", help="import: CSV with columns key,email,product,expires_at; revoke: the key")
     discord = sub.add_parser("discord", help="Discord set-up helpers")
     discord.add_argument("action", choices=["invite-url"])
     discord.add_argument("--application-id", type=int, help="the application id (default: asked from Discord)")
@@ -79,6 +79,8 @@ def _dispatch(command: str, args: argparse.Namespace, settings: Settings) -> int
         upgrade_sync(settings.database_url)
         print("database is up to date")
         return 0
+    if command == "licences" and args.action == "revoke":
+        return ops_cli.revoke_licence(settings, args.file)
     if command == "licences":
         from supportbot.licence_import import import_file
 

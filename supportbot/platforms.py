@@ -102,7 +102,7 @@ async def run_platforms(settings: Settings) -> None:
         if settings.health_port:
             health = await start_health(runtime.desk, settings.health_port, metrics=runtime.render_metrics)
             runtime.closers.append(health.cleanup)
-        scheduler = start_scheduler(runtime.desk, metrics=runtime.metrics)
+        scheduler = start_scheduler(runtime.desk, metrics=runtime.metrics, daily=runtime.apply_retention)
         async def stop_scheduler() -> None:
             scheduler.shutdown(wait=False)
 

@@ -94,6 +94,10 @@ class _Desk(_Section):
     subject_similarity: int = Field(default=85, ge=0, le=100)
 
 
+class _Retention(_Section):
+    messages_after: Annotated[timedelta | None, _v(values.duration)] = None
+
+
 class _Manual(_Section):
     title: Annotated[str, _v(values.non_empty_text)]
     url: Annotated[str, _v(values.http_url)]
@@ -112,6 +116,7 @@ _SECTIONS: dict[str, Any] = {
     "sla": _Sla,
     "limits": _Limits,
     "desk": _Desk,
+    "retention": _Retention,
     "product": list[dict[str, Any]],  # each table is validated alone, see _products
 }
 
@@ -219,6 +224,7 @@ def _policy_from(data: dict[str, Any]) -> Policy:
         leads=tuple(desk.leads),
         dm_on_answer=desk.dm_on_answer,
         email_on_answer=desk.email_on_answer,
+        retention_messages_after=parsed["retention"].messages_after if "retention" in parsed else None,
     )
 
 

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -32,8 +33,10 @@ def make_sweep(desk: Desk, metrics: Metrics | None = None) -> Callable[[], Await
     return run
 
 
-def start_scheduler(desk: Desk, every_seconds: int = 30, metrics: Metrics | None = None) -> AsyncIOScheduler:
-    """Sweep now (catch up on what fell due while the bot was down), then every `every_seconds`."""
+def start_scheduler(desk: Desk, every_seconds: int = 30, metrics: Metrics | None = None,
+                    daily: Callable[[], Awaitable[Any]] | None = None) -> AsyncIOScheduler:
+    """Sweep now (catch up on what fell due while the bot was down), then every `every_seconds`;
+    `daily` (the retention job) now and then once a day."""
     run = make_sweep(desk, metrics)
 
     async def job() -> None:
@@ -48,5 +51,14 @@ def start_scheduler(desk: Desk, every_seconds: int = 30, metrics: Metrics | None
     # next_run_time=now: the first sweep runs at start, catching up on the downtime
     scheduler.add_job(job, "interval", seconds=every_seconds, coalesce=True, max_instances=1,
                       misfire_grace_time=None, id="sweep", next_run_time=datetime.now(UTC))
+    if daily is not None:
+        async def daily_job() -> None:
+            try:
+                await daily()
+            except Exception:
+                log.exception("daily job failed; it runs again tomorrow")
+
+        scheduler.add_job(daily_job, "interval", hours=24, coalesce=True, max_instances=1,
+                          misfire_grace_time=None, id="daily", next_run_time=datetime.now(UTC))
     scheduler.start()
     return scheduler
