@@ -11,13 +11,14 @@ from typing import Any
 
 from supportbot.settings import Settings
 
-COMMANDS = ("backup", "customer")
+COMMANDS = ("backup", "customer", "doctor")
 
 
 def register(sub: Any) -> None:
     """`sub` is the main parser's subparsers action."""
     backup = sub.add_parser("backup", help="copy the SQLite database while the bot runs (PostgreSQL: pg_dump)")
     backup.add_argument("file", help="the new backup file (never overwritten)")
+    sub.add_parser("doctor", help="check Slack, Discord, the database, SMTP and the licence API with these settings")
     customer = sub.add_parser("customer", help="a customer's data: show it, forget it, unlink a chat identity")
     customer.add_argument("action", choices=["show", "forget", "unlink"])
     customer.add_argument("target", help="the customer's e-mail (show, forget) or the platform (unlink: discord)")
@@ -37,6 +38,10 @@ def dispatch(command: str, args: argparse.Namespace, settings: Settings) -> int:
         from supportbot.customer_cli import customer_command
 
         return asyncio.run(customer_command(settings, args))
+    if command == "doctor":
+        from supportbot.doctor import doctor
+
+        return asyncio.run(doctor(settings))
     raise AssertionError(command)
 
 

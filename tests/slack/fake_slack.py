@@ -16,6 +16,9 @@ from aiohttp import WSMsgType, web
 BOT_TOKEN = "xoxb-test-token-1234567890"
 APP_TOKEN = "xapp-test-app-token"
 BOT_USER, BOT_ID = "U0000BOT", "B0BOT"
+# what an app installed from adapters/slack/manifest.yaml is granted (Slack names them on every response)
+MANIFEST_SCOPES = ["chat:write", "channels:read", "groups:read", "channels:history", "groups:history", "users:read",
+                   "usergroups:read", "reactions:write", "files:read", "files:write", "commands"]
 
 
 class FakeSlack:
@@ -34,6 +37,7 @@ class FakeSlack:
         self.errors: dict[str, list[str | None]] = {}
         self.envelopes: list[dict[str, Any]] = []  # Socket Mode envelopes sent after hello
         self.ws_received: list[dict[str, Any]] = []
+        self.scopes = list(MANIFEST_SCOPES)  # the X-OAuth-Scopes header
         self._ts = 0
         self._runner: web.AppRunner | None = None
         self.base = ""
@@ -107,7 +111,8 @@ class FakeSlack:
             if error == "http500":
                 return web.json_response({"ok": False, "error": "internal_error"}, status=500)
             return web.json_response({"ok": False, "error": error})
-        return web.json_response({"ok": True, **self._answer(method, params)})
+        return web.json_response({"ok": True, **self._answer(method, params)},
+                                 headers={"X-OAuth-Scopes": ",".join(self.scopes)})
 
     def _answer(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
