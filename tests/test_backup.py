@@ -4,8 +4,10 @@ to a database that has every ticket committed before the backup began, each with
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,11 +23,14 @@ MESSAGES_PER_TICKET = 3
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.chdir(tmp_path)  # no .env here
     monkeypatch.delenv("SUPPORTBOT_CONFIG", raising=False)
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/live.db")
-    return tmp_path
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    yield tmp_path
+    root.handlers[:], root.level = saved[0], saved[1]  # main() configured logging onto a capture stream
 
 
 async def until(condition, within: float = 60.0) -> None:  # type: ignore[no-untyped-def]

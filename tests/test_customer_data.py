@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -63,13 +65,16 @@ def traces(values: list[tuple[str, str, str]], needles: list[str]) -> list[tuple
 
 
 @pytest.fixture
-def cli_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def cli_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.chdir(tmp_path)
     for name in ("SLACK_BOT_TOKEN", "DISCORD_TOKEN", "LICENCE_API_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("SUPPORTBOT_CONFIG", str(EXAMPLES / "policy.toml"))
-    return db_url
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    yield db_url
+    root.handlers[:], root.level = saved[0], saved[1]  # main() configured logging onto a capture stream
 
 
 async def play(db_url: str, tmp_path: Path) -> str:

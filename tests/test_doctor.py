@@ -3,6 +3,7 @@ all fine, then each broken setting named with what to do."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,10 @@ class Fakes:
 
 
 @pytest.fixture
-def smtp() -> Iterator[int]:
+def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    # aiosmtpd's thread logs "connection lost" whenever it likes, maybe into a handler an earlier
+    # test's `main()` left on a closed capture stream
+    monkeypatch.setattr(logging.getLogger("mail.log"), "disabled", True)
     port = free_port()
     controller = serve(Inbox(), port)
     yield port
