@@ -21,6 +21,7 @@ class CloseReason(StrEnum):
     LICENCE_EXPIRED = "licence-expired"
     DUPLICATE = "duplicate"
     INACTIVITY = "inactivity"
+    ERASED = "erased"  # the customer asked to be forgotten (`supportbot customer forget --close-open`)
 
 
 # Reasons staff may pick on the card; inactivity is the timer's own.

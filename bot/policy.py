@@ -74,6 +74,8 @@ class Policy:
     # "product": staff act on the tickets of the products whose staff channel they are in;
     # "desk": every staff member acts on every ticket (one shared desk)
     staff_scope: Literal["product", "desk"] = "product"
+    # erase the texts of tickets closed longer ago than this (None: keep them); statistics stay
+    retention_messages_after: timedelta | None = None
 
     def product(self, sku: str) -> Product | None:
         return self.products.get(sku)

@@ -20,11 +20,14 @@ from bot.licences import StoredLicences
 from bot.outbox import Dispatcher
 from bot.ports import Cipher, Clock, DeliveryPort, LicenceSource, UnitOfWorkFactory
 from storage.engine import make_engine, make_session_factory
+from storage.erasure import erase_closed_texts
 from storage.migrate import probe, upgrade
 from storage.notify import listen_for_outbox
 from storage.uow import sql_uow_factory
 from supportbot.config_report import policy_path
 from supportbot.database_url import DatabaseUnavailable, connect_failure
+from supportbot.metered import MeteredLicences, metered_ports, metered_uow
+from supportbot.metrics import Metrics
 from supportbot.policy_file import load_policy
 from supportbot.process_identity import dead_on_this_host, process_identity
 from supportbot.settings import Settings, SettingsError
@@ -90,13 +93,29 @@ class Runtime:
     closers: list[Any] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     dispatcher_task: asyncio.Task[Any] | None = None
+    metrics: Metrics = field(default_factory=Metrics)  # fed through the wrappers of supportbot/metered.py
 
     def start_dispatcher(self, ports: dict[Target, DeliveryPort], parallel: bool = True) -> Dispatcher:
         """The dispatcher over these ports; run_forever() is started by run_background()."""
+        ports = metered_ports(ports, self.metrics, self.desk.clock)
         me = process_identity()
         self.dispatcher = Dispatcher(self.desk.uow, self.desk.clock, ports, wake=self.store.wake, parallel=parallel,
                                      owner=me, owner_is_dead=dead_on_this_host(me))
         return self.dispatcher
+
+    async def render_metrics(self) -> bytes:
+        """GET /metrics: the Prometheus text exposition."""
+        return await self.metrics.render(self.store.engine)
+
+    async def apply_retention(self) -> int:
+        """[retention] messages_after: erase the texts of tickets closed longer ago (run daily)."""
+        keep = self.desk.policy.retention_messages_after
+        if keep is None:
+            return 0
+        erased = await erase_closed_texts(self.store.engine, self.desk.clock.now() - keep)
+        if erased:
+            log.info("retention: erased the texts of %s ticket(s) closed more than %s ago", erased, keep)
+        return erased
 
     async def run_background(self) -> None:
         """Deliver continuously, woken by this process's commits and (PostgreSQL) other processes'."""
@@ -131,5 +150,7 @@ async def build_runtime(settings: Settings, clock: Clock, mail_enabled: bool | N
     store = await open_store(settings.database_url)
     if mail_enabled is None:
         mail_enabled = bool(settings.smtp_host)
-    desk = Desk(store.uow, clock, policy, licence_source(settings, store.uow), mail_enabled=mail_enabled)
-    return Runtime(settings, store, desk, cipher=cipher)
+    metrics = Metrics()
+    licences = MeteredLicences(licence_source(settings, store.uow), metrics, clock)
+    desk = Desk(metered_uow(store.uow, metrics), clock, policy, licences, mail_enabled=mail_enabled)
+    return Runtime(settings, store, desk, cipher=cipher, metrics=metrics)

@@ -13,6 +13,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from supportbot import ops_cli
 from supportbot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("supportbot")
@@ -55,8 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     db = _sub(sub, "db", "database tasks", DB)
     db.add_argument("action", choices=["upgrade"])
     licences = _sub(sub, "licences", "licence tasks", f"{DB}, {POLICY} (the products licences may name)")
-    licences.add_argument("action", choices=["import"])
-    licences.add_argument("file", help="CSV with columns key,email,product,expires_at (any encoding, , or ; or tab)")
+    licences.add_argument("action", choices=["import", "revoke"])
+    licences.add_argument("file", help="import: CSV with columns key,email,product,expires_at (any encoding, , or ; "
+                                       "or tab); revoke: the licence key")
     discord = _sub(sub, "discord", "Discord set-up helpers", "DISCORD_TOKEN, DISCORD_API_URL")
     discord.add_argument("action", choices=["invite-url"])
     discord.add_argument("--application-id", type=application_id,
@@ -72,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--since", help="first day, YYYY-MM-DD (default: 7 days before --until or now)")
     report.add_argument("--until", help="last day included, YYYY-MM-DD (default: now)")
     report.add_argument("--output", help="write to this file (needed for png; default: standard output)")
+    ops_cli.register(sub)  # backup, customer, doctor (supportbot/ops_cli.py)
     return parser
 
 
@@ -124,6 +127,8 @@ def _explain(exc: Exception) -> int:
 
 
 def _dispatch(command: str, args: argparse.Namespace, settings: Settings) -> int:
+    if command in ops_cli.COMMANDS:
+        return ops_cli.dispatch(command, args, settings)
     if command == "check-config":
         from supportbot.config_report import check_config_report
 
@@ -140,6 +145,8 @@ def _dispatch(command: str, args: argparse.Namespace, settings: Settings) -> int
         asyncio.run(upgrade())
         print("database is up to date")
         return 0
+    if command == "licences" and args.action == "revoke":
+        return ops_cli.revoke_licence(settings, args.file)
     if command == "licences":
         from supportbot.licence_import import import_file
 

@@ -6,6 +6,7 @@ import logging
 
 from pydantic import SecretStr
 
+from supportbot.log_json import JsonFormatter
 from supportbot.settings import Settings
 
 
@@ -36,7 +37,10 @@ def secret_values(settings: Settings) -> list[str]:
 
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if settings.log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(MaskSecrets(secret_values(settings)))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -26,6 +26,7 @@ from supportbot.bootstrap import Runtime, build_runtime
 from supportbot.clock import SystemClock
 from supportbot.config_report import policy_path
 from supportbot.health import start_health
+from supportbot.metrics_inbound import observe_discord, observe_slack
 from supportbot.settings import Settings
 from supportbot.startup import (
     StartupRefused,
@@ -64,6 +65,7 @@ async def start_platforms(runtime: Runtime, on_failure: Any = None) -> dict[Targ
                             signing_secret=_secret(settings.slack_signing_secret) or None,
                             api_url=settings.slack_api_url, usergroup=settings.slack_staff_usergroup,
                             cipher=runtime.cipher)
+        observe_slack(slack.app, runtime.metrics)
         app_token = _secret(settings.slack_app_token) or None
         await keep_trying("Slack", lambda: check_slack_tokens(slack.client, app_token))
         await bind("SLACK_HTTP_PORT", settings.slack_http_port, lambda: start_slack(
@@ -83,6 +85,7 @@ async def start_platforms(runtime: Runtime, on_failure: Any = None) -> dict[Targ
         client = build_discord_client(desk, guild_id=settings.discord_guild_id,
                                       support_channel_id=settings.discord_support_channel_id,
                                       cipher=runtime.cipher)
+        observe_discord(client, runtime.metrics)
         runtime.closers.append(client.close)
         token = _secret(settings.discord_token)
         await keep_trying("Discord", lambda: login(client, token))
@@ -111,9 +114,10 @@ async def _start_everything(runtime: Runtime, on_failure: Any) -> None:
     await runtime.run_background()
     if settings.health_port:
         port = settings.health_port
-        health = await bind("HEALTH_PORT", port, lambda: start_health(runtime.desk, port))
+        health = await bind("HEALTH_PORT", port, lambda: start_health(runtime.desk, port, metrics=runtime.render_metrics))
         runtime.closers.append(health.cleanup)
-    scheduler = start_scheduler(runtime.desk, every_seconds=settings.sweep_seconds)
+    scheduler = start_scheduler(runtime.desk, every_seconds=settings.sweep_seconds, metrics=runtime.metrics,
+                                daily=runtime.apply_retention)
     runtime.closers.append(scheduler.stop)  # closed first: waits for the sweep in hand
 
 

@@ -113,6 +113,10 @@ class _Snippet(_Section):
     text: Annotated[str, _v(values.non_empty_text)]
 
 
+class _Retention(_Section):
+    messages_after: Annotated[timedelta | None, _v(values.duration)] = None
+
+
 class _Manual(_Section):
     title: Annotated[str, _v(values.non_empty_text)]
     url: Annotated[str, _v(values.http_url)]
@@ -131,6 +135,7 @@ _SECTIONS: dict[str, Any] = {
     "sla": _Sla,
     "limits": _Limits,
     "desk": _Desk,
+    "retention": _Retention,
     "product": list[dict[str, Any]],  # each table is validated alone, see _products
     "report": _Report | None,
     "snippet": list[_Snippet],
@@ -248,6 +253,7 @@ def _policy_from(data: dict[str, Any]) -> Policy:
         snippet_prefix=desk.snippet_prefix,
         rating_window=memory.rating_window(parsed.get("satisfaction")),
         staff_scope=desk.staff_scope,
+        retention_messages_after=parsed["retention"].messages_after if "retention" in parsed else None,
     )
 
 

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from supportbot.database_url import normalise_database_url
 
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+_LOG_FORMATS = ("text", "json")
 
 
 class Settings(BaseSettings):
@@ -52,6 +53,7 @@ class Settings(BaseSettings):
 
     access_encryption_key: SecretStr | None = None
     log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one object per line (supportbot/log_json.py)
     health_port: int | None = None
     # seconds between deadline sweeps (reminders, auto-close, licence expiry)
     sweep_seconds: int = Field(default=30, ge=1, le=3600)
@@ -103,6 +105,14 @@ class Settings(BaseSettings):
         if level not in _LOG_LEVELS:
             raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
         return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        fmt = value.strip().lower()
+        if fmt not in _LOG_FORMATS:
+            raise ValueError(f"must be one of {', '.join(_LOG_FORMATS)}")
+        return fmt
 
     @property
     def slack_enabled(self) -> bool:

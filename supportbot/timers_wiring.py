@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -16,13 +17,19 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.desk import Desk
 from bot.timers import sweep
+from supportbot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 
-def make_sweep(desk: Desk) -> Callable[[], Awaitable[int]]:
+def make_sweep(desk: Desk, metrics: Metrics | None = None) -> Callable[[], Awaitable[int]]:
     async def run() -> int:
-        return await sweep(desk)
+        started = time.perf_counter()
+        try:
+            return await sweep(desk)
+        finally:
+            if metrics is not None:
+                metrics.sweep_duration.observe(time.perf_counter() - started)
 
     return run
 
@@ -44,9 +51,11 @@ class SweepScheduler(AsyncIOScheduler):
         await asyncio.gather(*late, return_exceptions=True)
 
 
-def start_scheduler(desk: Desk, every_seconds: int = 30) -> SweepScheduler:
-    """Sweep now (catch up on what fell due while the bot was down), then every `every_seconds`."""
-    run = make_sweep(desk)
+def start_scheduler(desk: Desk, every_seconds: int = 30, metrics: Metrics | None = None,
+                    daily: Callable[[], Awaitable[Any]] | None = None) -> SweepScheduler:
+    """Sweep now (catch up on what fell due while the bot was down), then every `every_seconds`;
+    `daily` (the retention job) now and then once a day."""
+    run = make_sweep(desk, metrics)
     scheduler = SweepScheduler(timezone=UTC)
 
     async def job() -> None:
@@ -60,5 +69,14 @@ def start_scheduler(desk: Desk, every_seconds: int = 30) -> SweepScheduler:
     # next_run_time=now: the first sweep runs at start, catching up on the downtime
     scheduler.add_job(job, "interval", seconds=every_seconds, coalesce=True, max_instances=1,
                       misfire_grace_time=None, id="sweep", next_run_time=datetime.now(UTC))
+    if daily is not None:
+        async def daily_job() -> None:
+            try:
+                await daily()
+            except Exception:
+                log.exception("daily job failed; it runs again tomorrow")
+
+        scheduler.add_job(daily_job, "interval", hours=24, coalesce=True, max_instances=1,
+                          misfire_grace_time=None, id="daily", next_run_time=datetime.now(UTC))
     scheduler.start()
     return scheduler

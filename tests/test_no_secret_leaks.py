@@ -5,6 +5,7 @@ line, no row of any table, no byte of the SQLite files and no check-config repor
 from __future__ import annotations
 
 import io
+import json
 import logging
 import sqlite3
 import typing
@@ -39,11 +40,11 @@ def secret_fields() -> list[str]:
             if f.annotation is SecretStr or SecretStr in typing.get_args(f.annotation)]
 
 
-def planted_settings(db: Path) -> tuple[Settings, dict[str, str]]:
+def planted_settings(db: Path, log_format: str = "text") -> tuple[Settings, dict[str, str]]:
     planted = {name: f"SECRET-{name}-XYZ-7731" for name in secret_fields()}
     planted["access_encryption_key"] = FERNET_KEY
     settings = load_settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{db}", log_level="DEBUG",
-                             supportbot_config=EXAMPLES / "policy.toml", **planted)
+                             log_format=log_format, supportbot_config=EXAMPLES / "policy.toml", **planted)
     return settings, planted
 
 
@@ -86,12 +87,13 @@ def holds(value: object, secret: str) -> bool:
     return secret in str(value)
 
 
+@pytest.mark.parametrize("log_format", ["text", "json"])
 async def test_no_planted_secret_reaches_logs_rows_files_or_reports(
-    tmp_path: Path, captured_logs: tuple[io.StringIO, io.StringIO]
+    tmp_path: Path, captured_logs: tuple[io.StringIO, io.StringIO], log_format: str
 ) -> None:
     masked, raw = captured_logs
     db = tmp_path / "leak.db"
-    settings, planted = planted_settings(db)
+    settings, planted = planted_settings(db, log_format)
     assert len(planted) >= 6  # every SecretStr setting got one
     install(settings, masked, raw)
     logging.getLogger("supportbot.test").debug("settings: %r", settings)  # as a careless debug line would
@@ -116,9 +118,40 @@ async def test_no_planted_secret_reaches_logs_rows_files_or_reports(
     files = b"".join(p.read_bytes() for p in tmp_path.glob("leak.db*"))  # the database, its WAL
     logs = {"configured handler": masked.getvalue(), "unfiltered records": raw.getvalue()}
     assert "DEBUG supportbot.test: settings:" in logs["unfiltered records"]  # capture works, at DEBUG
+    if log_format == "json":  # every line is one object a log shipper can read
+        lines = [json.loads(line) for line in masked.getvalue().splitlines()]
+        assert lines and all({"timestamp", "level", "logger", "message"} <= line.keys() for line in lines)
+        assert any(line["logger"] == "supportbot.test" and line["level"] == "DEBUG" for line in lines)
     for secret in [*planted.values(), PASTED, ACCESS_PASSWORD]:
         for where, text in logs.items():
             assert secret not in text, f"{secret} in the {where}"
         assert [table for table, value in rows if holds(value, secret)] == [], secret
         assert secret.encode() not in files, secret
         assert secret not in report, secret
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_secrets_in_messages_and_exceptions_are_masked_in_both_formats(
+    tmp_path: Path, captured_logs: tuple[io.StringIO, io.StringIO], log_format: str
+) -> None:
+    """A library that puts a configured secret into a message or an exception (a DSN, a token in
+    a URL): the configured handler masks it, whichever the format."""
+    masked, raw = captured_logs
+    settings, planted = planted_settings(tmp_path / "x.db", log_format)
+    configure_logging(settings)
+    [handler] = logging.getLogger().handlers
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(masked)
+    token = planted["slack_bot_token"]
+    logging.getLogger("slack_sdk.web").warning("call with %s failed", token)
+    try:
+        raise ConnectionError(f"login refused for {planted['smtp_password']}")
+    except ConnectionError:
+        logging.getLogger("adapters.email.smtp").exception("sending failed")
+    text = masked.getvalue()
+    assert token not in text and planted["smtp_password"] not in text
+    assert "call with *** failed" in text and "login refused for ***" in text
+    if log_format == "json":
+        first, second = (json.loads(line) for line in text.splitlines())
+        assert (first["level"], first["logger"], first["platform"]) == ("WARNING", "slack_sdk.web", "slack")
+        assert second["platform"] == "email" and "ConnectionError" in second["exception"]

@@ -11,7 +11,11 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from adapters.discord.invite import bot_permissions
 from tests.discord import payloads as p
+
+MESSAGE_CONTENT_LIMITED = 1 << 19  # the application flag of the Message Content intent (under 100 guilds)
+BOT_ROLE_ID = 900000000000000009  # the role Discord makes for a bot invited with permissions
 
 
 def as_json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -60,6 +64,10 @@ class FakeDiscord:
         self.resumed = 0  # successful RESUMEs
         self.refuse_gateway = False
         self.nonces: dict[tuple[int, str], int] = {}  # (channel, nonce) -> message id, for enforce_nonce
+        # the application and the bot's place in the guild, as REST shows them (`supportbot doctor`)
+        self.application_flags = MESSAGE_CONTENT_LIMITED
+        self.bot_role_permissions = bot_permissions().value  # a role granted by the invite URL
+        self.support_overwrites: list[dict[str, Any]] = []
         self.changed = asyncio.Condition()
         self.seq = 0
         self.identify_close_code: int | None = None  # e.g. 4014: the gateway refuses the IDENTIFY
@@ -255,6 +263,18 @@ class FakeDiscord:
         match method, parts:
             case "GET", ["users", "@me"]:
                 return as_json(p.BOT)
+            case "GET", ["applications", "@me"]:
+                return as_json({"id": str(p.APP_ID), "name": "SupportBot", "flags": self.application_flags})
+            case "GET", ["guilds", gid] if int(gid) == p.GUILD_ID:
+                guild = p.guild()
+                guild["roles"].append({**guild["roles"][0], "id": str(BOT_ROLE_ID), "name": "SupportBot",
+                                       "permissions": str(self.bot_role_permissions), "managed": True})
+                return as_json(guild)
+            case "GET", ["guilds", gid, "members", uid] if int(gid) == p.GUILD_ID and int(uid) == p.BOT_ID:
+                return as_json({**p.member(p.BOT), "roles": [str(BOT_ROLE_ID)]})
+            case "GET", ["channels", cid] if int(cid) == p.SUPPORT_ID and int(cid) not in self.channels:
+                return as_json({**p.text_channel(p.SUPPORT_ID, "support"),
+                                "permission_overwrites": self.support_overwrites})
             case "GET", ["oauth2", "applications", "@me"]:
                 return as_json({"id": str(p.APP_ID), "name": "SupportBot", "icon": None, "description": "",
                                 "bot_public": False, "bot_require_code_grant": False, "verify_key": "00",

@@ -16,6 +16,9 @@ from aiohttp import WSMsgType, web
 BOT_TOKEN = "xoxb-test-token-1234567890"
 APP_TOKEN = "xapp-test-app-token"
 BOT_USER, BOT_ID = "U0000BOT", "B0BOT"
+# what an app installed from adapters/slack/manifest.yaml is granted (Slack names them on every response)
+MANIFEST_SCOPES = ["chat:write", "channels:read", "groups:read", "channels:history", "groups:history", "users:read",
+                   "usergroups:read", "reactions:write", "files:read", "files:write", "commands"]
 
 
 class FakeSlack:
@@ -37,6 +40,7 @@ class FakeSlack:
         self.ws_received: list[dict[str, Any]] = []
         self.on_ws_message: Any = None  # called with each frame the bot sends over Socket Mode
         self.history: dict[str, list[dict[str, Any]]] = {}  # channel -> its messages, for conversations.replies
+        self.scopes = list(MANIFEST_SCOPES)  # the X-OAuth-Scopes header
         self._ts = 0
         self._runner: web.AppRunner | None = None
         self.base = ""
@@ -119,7 +123,8 @@ class FakeSlack:
             if error == "http500":
                 return web.json_response({"ok": False, "error": "internal_error"}, status=500)
             return web.json_response({"ok": False, "error": error})
-        return web.json_response({"ok": True, **self._answer(method, params)})
+        return web.json_response({"ok": True, **self._answer(method, params)},
+                                 headers={"X-OAuth-Scopes": ",".join(self.scopes)})
 
     def _answer(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
