@@ -84,10 +84,18 @@ def user_path(name: str) -> Path:
     path = Path(name).expanduser()
     if path.is_absolute():
         return path
-    return Path(os.environ.get("SUPPORTBOT_CALLER_DIR") or ".") / path
+    return Path(os.environ.get("SUPPORTBOT_CALLER_DIR") or Path.cwd()) / path
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C at any moment, even while the libraries are being imported
+        print("", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
@@ -100,8 +108,6 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "run"
     try:
         return _dispatch(command, args, settings)
-    except KeyboardInterrupt:
-        return 130
     except SettingsError as exc:  # found while starting, e.g. a malformed ACCESS_ENCRYPTION_KEY
         print(f"supportbot: invalid settings:\n{exc}", file=sys.stderr)
         return 2

@@ -29,7 +29,7 @@ def policy_path(settings: Settings) -> Path | None:
     if Path("supportbot.toml").is_file():
         return Path("supportbot.toml")
     if not (settings.slack_mentioned or settings.discord_mentioned) and EXAMPLE_POLICY.is_file():
-        log.info("no SUPPORTBOT_CONFIG and no supportbot.toml: using the example policy %s", EXAMPLE_POLICY)
+        log.debug("no SUPPORTBOT_CONFIG and no supportbot.toml: using the example policy %s", EXAMPLE_POLICY)
         return EXAMPLE_POLICY
     return None
 

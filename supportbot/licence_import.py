@@ -38,7 +38,7 @@ async def import_file(settings: Settings, path: Path, console: Console | None = 
     """Exit status: 0 when every row was good, 1 when some were bad (good rows still imported)."""
     console = console or Console(highlight=False, soft_wrap=True)  # a bad row stays one line
     if not path.is_file():
-        console.print(escape(f"no such file: {path} (paths are read from the current directory, {Path.cwd()})"))
+        console.print(escape(f"no such file: {path}"))
         return 2
     known = policy_products(settings)
     licences, errors, how = read_export(path, known)

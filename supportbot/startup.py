@@ -94,11 +94,18 @@ def policy_refusal(path: Path | None, policy: Policy) -> str | None:
 
 
 class OneLineRetries(logging.Filter):
-    """The platform libraries log each reconnection attempt with a full traceback: keep one line."""
+    """The platform libraries log each reconnection attempt with a full traceback: keep one line,
+    and drop their warnings about choices made on purpose."""
 
     PREFIXES = ("Failed to connect", "Attempting a reconnect")
 
+    # warnings about things this bot does on purpose (passes a client; uses no voice)
+    HARMLESS = ("As you gave `client` as well, `token` will be unused", "PyNaCl is not installed",
+                "davey is not installed")
+
     def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith(self.HARMLESS):
+            return False
         if record.exc_info and str(record.msg).startswith(self.PREFIXES):
             exc = record.exc_info[1]
             record.msg = f"{record.getMessage().splitlines()[0]} ({type(exc).__name__})"

@@ -247,7 +247,7 @@ def test_check_config_report_shows_the_policy_and_hides_secrets(tmp_path: Path) 
         assert secret not in text
 
 
-def test_check_config_report_fails_on_a_broken_policy_and_warns_without_products(tmp_path: Path) -> None:
+def test_check_config_report_fails_on_a_broken_policy_and_on_platforms_without_products(tmp_path: Path) -> None:
     broken = Settings(_env_file=None, supportbot_config=write(tmp_path, '[sla]\nresponse = "soon"\n'))  # type: ignore[call-arg]
     ok, text = check_config_report(broken)
     assert not ok
@@ -257,10 +257,11 @@ def test_check_config_report_fails_on_a_broken_policy_and_warns_without_products
     ok, text = check_config_report(Settings(_env_file=None))  # type: ignore[call-arg]
     assert ok and "examples/policy.toml" in text and "seo-suite" in text
 
+    # a platform set and no product: the bot would refuse to start, so check-config fails (issue 11)
     slack = Settings(_env_file=None, slack_bot_token="xoxb-1", slack_app_token="xapp-1")  # type: ignore[call-arg]
     ok, text = check_config_report(slack)
-    assert ok
-    assert "Products: none" in text
+    assert not ok
+    assert "Products: none" in text and "INVALID: no policy file: copy examples/policy.toml" in text
 
 
 def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

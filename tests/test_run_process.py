@@ -68,6 +68,7 @@ async def test_a_refused_connection_is_retried_one_line_each_until_a_signal(tmp_
     attempts = [line for line in bot.lines if f"cannot reach {platform}" in line]
     assert "attempt 1 failed, retrying in 1 s" in attempts[0] and "attempt 2 failed, retrying in 2 s" in attempts[1]
     assert "Traceback" not in bot.output
+    assert "will be unused" not in bot.output and "PyNaCl" not in bot.output  # no library noise
 
 
 @pytest.mark.parametrize("platform", ["Slack", "Discord"])
