@@ -61,6 +61,27 @@ class LicenceRepository(Protocol):
     async def upsert(self, licence: Licence) -> None: ...
 
 
+@dataclass
+class TicketStats:
+    """One product's tickets over a period, as the database aggregates them."""
+
+    product: str
+    opened: int = 0
+    closed: int = 0
+    answered: int = 0  # of those opened, how many have a first answer with its working time
+    answer_work_s: float = 0.0  # their first-answer working times, summed (seconds)
+    answered_within: int = 0  # of those, how many within the answer promise
+
+
+@dataclass(frozen=True)
+class UnmeasuredAnswer:
+    """A ticket answered before its first-answer working time was stored (older databases)."""
+
+    product: str
+    opened_at: datetime
+    first_response_at: datetime
+
+
 class TicketRepository(Protocol):
     async def add(self, ticket: Ticket) -> Ticket:
         """Store a new ticket; sets and returns it with its id (= its human number)."""
@@ -85,6 +106,20 @@ class TicketRepository(Protocol):
     async def by_customer_thread(self, ref: str) -> Ticket | None: ...
     async def by_staff_thread(self, ref: str) -> Ticket | None: ...
     async def list_open(self) -> list[Ticket]: ...
+    async def open_page(self, limit: int, *, assignee: str | None = None) -> list[Ticket]:
+        """At most `limit` open tickets (only `assignee`'s, if given), nearest sla_due_at first,
+        then those without one, by number."""
+        ...
+
+    async def count_open(self, *, assignee: str | None = None) -> int:
+        """How many open tickets the same filters give."""
+        ...
+
+    async def stats_between(self, start: datetime, end: datetime, promise_s: float) -> list[TicketStats]:
+        """Per product (sorted): opened and closed in [start, end), and the first answers."""
+        ...
+
+    async def unmeasured_answers(self, start: datetime, end: datetime) -> list[UnmeasuredAnswer]: ...
     async def opened_between(self, start: datetime, end: datetime) -> list[Ticket]: ...
     async def closed_between(self, start: datetime, end: datetime) -> list[Ticket]: ...
     async def claim_due(self, column: str, now: datetime, limit: int = 100) -> list[Ticket]:
@@ -145,6 +180,18 @@ class ReminderLedger(Protocol):
         ...
 
 
+class HousekeepingRepository(Protocol):
+    """Deletes what no query needs any more (bot/housekeeping.py), at most `limit` rows a call."""
+
+    async def prune_delivered_outbox(self, before: datetime, limit: int) -> int:
+        """Outbox rows delivered before `before` (never pending or dead ones); returns how many."""
+        ...
+
+    async def prune_processed_events(self, before: datetime, limit: int) -> int:
+        """Processed events recorded before `before`; returns how many."""
+        ...
+
+
 class AuditRepository(Protocol):
     async def add(self, entry: AuditEntry) -> None: ...
     async def for_ticket(self, ticket_id: int) -> list[AuditEntry]: ...
@@ -192,6 +239,7 @@ class UnitOfWork(Protocol):
     reminders: ReminderLedger
     audit: AuditRepository
     access: AccessRepository
+    housekeeping: HousekeepingRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc: object) -> None: ...

@@ -14,8 +14,8 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
-    Float,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -70,6 +70,8 @@ DEADLINE_COLUMNS = ("sla_warn_at", "sla_due_at", "nudge_at", "autoclose_warn_at"
 
 
 _OPEN = text(OPEN_TICKET_SQL)
+_ASSIGNED = text(f"{OPEN_TICKET_SQL} AND assignee IS NOT NULL")
+_UNDATED = text(f"{OPEN_TICKET_SQL} AND sla_due_at IS NULL")
 _PENDING = text("status = 'pending'")
 _DELIVERED = text("status = 'delivered'")
 
@@ -162,8 +164,9 @@ tickets = Table(
     Column("staff_thread_ref", String(128), nullable=True, index=True),
     *(_open_deadline_index(c) for c in DEADLINE_COLUMNS),
     # /tickets and /tickets mine: open tickets, nearest deadline first, read a page at a time
-    Index("ix_tickets_open_due", "sla_due_at", "id", sqlite_where=_OPEN, postgresql_where=_OPEN),
-    Index("ix_tickets_open_assignee", "assignee", "sla_due_at", "id", sqlite_where=_OPEN, postgresql_where=_OPEN),
+    Index("ix_tickets_open_undated", "id", sqlite_where=_UNDATED, postgresql_where=_UNDATED),
+    Index("ix_tickets_open_assignee", "assignee", "sla_due_at", "id", sqlite_where=_ASSIGNED,
+          postgresql_where=_ASSIGNED),
     # /tickets stats: the window's tickets aggregated from the index alone
     Index("ix_tickets_opened_at_product", "opened_at", "product", "first_response_work_s"),
 )

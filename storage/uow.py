@@ -13,6 +13,7 @@ from bot.ports import (
     AccessRepository,
     AccountRepository,
     AuditRepository,
+    HousekeepingRepository,
     IdentityRepository,
     LicenceRepository,
     LinkAttemptRepository,
@@ -25,6 +26,7 @@ from bot.ports import (
     UnitOfWorkFactory,
 )
 from storage.access_repository import SqlAccessRepository
+from storage.housekeeping_repository import SqlHousekeeping
 from storage.outbox_repository import SqlOutboxRepository
 from storage.repositories import (
     SqlAccountRepository,
@@ -57,6 +59,7 @@ class SqlUnitOfWork:
     reminders: ReminderLedger
     audit: AuditRepository
     access: AccessRepository
+    housekeeping: HousekeepingRepository
 
     def __init__(
         self,
@@ -88,6 +91,7 @@ class SqlUnitOfWork:
         self.reminders = SqlReminderLedger(session)
         self.audit = SqlAuditRepository(session)
         self.access = SqlAccessRepository(session)
+        self.housekeeping = SqlHousekeeping(session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -25,7 +25,7 @@ from bot.domain import (
     Target,
     Ticket,
 )
-from bot.ports import Delivery, RetryLater
+from bot.ports import Delivery, RetryLater, TicketStats, UnmeasuredAnswer
 
 
 @dataclass
@@ -134,6 +134,36 @@ class Tickets(_Repo):
 
     async def list_open(self) -> list[Ticket]:
         return self._where(lambda t: t.is_open)
+
+    def _open(self, assignee: str | None) -> list[Ticket]:
+        return self._where(lambda t: t.is_open and (assignee is None or t.assignee == assignee))
+
+    async def open_page(self, limit: int, *, assignee: str | None = None) -> list[Ticket]:
+        mine = self._open(assignee)
+        dated = sorted((t for t in mine if t.sla_due_at), key=lambda t: (t.sla_due_at, t.number))
+        return (dated + [t for t in mine if t.sla_due_at is None])[:limit]
+
+    async def count_open(self, *, assignee: str | None = None) -> int:
+        return len(self._open(assignee))
+
+    async def stats_between(self, start: datetime, end: datetime, promise_s: float) -> list[TicketStats]:
+        stats: dict[str, TicketStats] = {}
+        for t in self._where(lambda t: start <= t.opened_at < end):
+            row = stats.setdefault(t.product, TicketStats(t.product))
+            row.opened += 1
+            if t.first_response_work_s is not None:
+                row.answered += 1
+                row.answer_work_s += t.first_response_work_s
+                row.answered_within += t.first_response_work_s <= promise_s
+        for t in self._where(lambda t: t.closed_at is not None and start <= t.closed_at < end):
+            stats.setdefault(t.product, TicketStats(t.product)).closed += 1
+        return [stats[p] for p in sorted(stats)]
+
+    async def unmeasured_answers(self, start: datetime, end: datetime) -> list[UnmeasuredAnswer]:
+        return [UnmeasuredAnswer(t.product, t.opened_at, t.first_response_at)
+                for t in self._where(lambda t: start <= t.opened_at < end and t.first_response_at is not None
+                                     and t.first_response_work_s is None)
+                if t.first_response_at is not None]
 
     async def opened_between(self, start: datetime, end: datetime) -> list[Ticket]:
         return self._where(lambda t: start <= t.opened_at < end)
@@ -251,6 +281,18 @@ class Access(_Repo):
         self.s.access.pop(grant_id, None)
 
 
+class Housekeeping(_Repo):
+    async def prune_delivered_outbox(self, before: datetime, limit: int) -> int:
+        old = [i for i, o in sorted(self.s.outbox.items()) if o.status is OutboxStatus.DELIVERED
+               and o.delivered_at is not None and o.delivered_at < before][:limit]
+        for item_id in old:
+            del self.s.outbox[item_id]
+        return len(old)
+
+    async def prune_processed_events(self, before: datetime, limit: int) -> int:
+        return 0  # the fake keeps no times for events
+
+
 class FakeUnitOfWork:
     def __init__(self, store: FakeStore) -> None:
         self.store = store
@@ -258,7 +300,7 @@ class FakeUnitOfWork:
         self.accounts, self.identities, self.link_attempts = Accounts(self), Identities(self), LinkAttempts(self)
         self.licences, self.tickets, self.messages = Licences(self), Tickets(self), Messages(self)
         self.outbox, self.events, self.reminders, self.audit = Outbox(self), Events(self), Ledger(self), Audit(self)
-        self.access = Access(self)
+        self.access, self.housekeeping = Access(self), Housekeeping(self)
 
     async def __aenter__(self) -> FakeUnitOfWork:
         return self

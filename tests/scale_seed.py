@@ -8,11 +8,11 @@ PRAGMA optimize on SQLite), as a long-running production database would have the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
-import json
 
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncEngine

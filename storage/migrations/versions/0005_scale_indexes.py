@@ -4,8 +4,8 @@
   plans on it instead of walking millions of delivered rows once statistics exist.
 - ix_outbox_delivered_at: delivered rows by delivery time, for pruning them.
 - ix_processed_events_at: for pruning events older than every platform's retry window.
-- ix_tickets_open_due / ix_tickets_open_assignee: /tickets (and /tickets mine) read the
-  open tickets nearest their deadline first, from the index, a page at a time.
+- ix_tickets_open_undated / ix_tickets_open_assignee: /tickets (and /tickets mine) read the
+  open tickets a page at a time from indexes (the dated ones from ix_tickets_open_sla_due_at).
 - tickets.first_response_work_s: the working time to the first answer, computed once when
   it happens, so /tickets stats averages it in SQL.
 
@@ -40,15 +40,16 @@ def upgrade() -> None:
     op.create_index("ix_outbox_pending", "outbox", ["target", "next_attempt_at"], **_where("status = 'pending'"))
     op.create_index("ix_outbox_delivered_at", "outbox", ["delivered_at"], **_where("status = 'delivered'"))
     op.create_index("ix_processed_events_at", "processed_events", ["at"])
-    op.create_index("ix_tickets_open_due", "tickets", ["sla_due_at", "id"], **_where(OPEN))
-    op.create_index("ix_tickets_open_assignee", "tickets", ["assignee", "sla_due_at", "id"], **_where(OPEN))
+    op.create_index("ix_tickets_open_undated", "tickets", ["id"], **_where(f"{OPEN} AND sla_due_at IS NULL"))
+    op.create_index("ix_tickets_open_assignee", "tickets", ["assignee", "sla_due_at", "id"],
+                    **_where(f"{OPEN} AND assignee IS NOT NULL"))
     op.create_index("ix_tickets_opened_at_product", "tickets", ["opened_at", "product", "first_response_work_s"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_tickets_opened_at_product", table_name="tickets")
     op.drop_index("ix_tickets_open_assignee", table_name="tickets")
-    op.drop_index("ix_tickets_open_due", table_name="tickets")
+    op.drop_index("ix_tickets_open_undated", table_name="tickets")
     op.drop_index("ix_processed_events_at", table_name="processed_events")
     op.drop_index("ix_outbox_delivered_at", table_name="outbox")
     op.drop_index("ix_outbox_pending", table_name="outbox")
