@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import replace
 
@@ -172,14 +171,3 @@ async def test_card_shows_a_recorded_breach_as_overdue(h: Harness):
     breached = replace(ticket, sla_due_at=None, overdue_since=ticket.sla_due_at)
     text = json.dumps(card_blocks(breached, h.desk.policy, h.desk.clock.now()))
     assert "OVERDUE" in text and h.desk.policy.calendar.format_local(ticket.sla_due_at) in text
-
-
-async def test_posts_in_one_channel_are_paced(h: Harness):
-    n = await h.open()
-    h.slack.port.min_interval = 0.2
-    text = Text("customer_closed_note", {"name": "Alice"}).as_dict()
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    for i in range(3):
-        await h.slack.port.deliver(Delivery(60 + i, "post", {"text": text}, h.ticket(n), None))
-    assert loop.time() - start >= 0.4  # the first goes at once, then one per interval
