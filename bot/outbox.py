@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from bot.domain import Message, MessageKind, OutboxItem, OutboxStatus, Target
 from bot.effects import emit
+from bot.lanes import in_lanes
 from bot.ports import Clock, Delivery, DeliveryPort, RetryLater, Undeliverable, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -143,8 +144,8 @@ class Dispatcher:
     async def _run_target(self, target: Target, limit: int) -> int:
         total = 0
         while deliveries := await self._lease(limit, target):
-            for delivery in deliveries:  # in order: rows of one ticket and target keep theirs
-                await self._deliver(delivery)
+            # in order within a lane (rows of one ticket share one): the port may name lanes
+            await in_lanes(deliveries, self._deliver, getattr(self.ports[target], "lane", None))
             total += len(deliveries)
             if len(deliveries) < limit:
                 break  # the batch was all there was; run_once's next pass looks again

@@ -298,6 +298,10 @@ class Undeliverable(Exception):
 
 
 class DeliveryPort(Protocol):
+    """A port may also define `lane(delivery) -> Hashable`: deliveries in different lanes are
+    made side by side, those of one lane in order (bot/lanes.py). Rows of one ticket must share
+    a lane."""
+
     async def deliver(self, delivery: Delivery) -> str | None:
         """Make the platform call; return the platform id of what was created, if any.
         Raise RetryLater or Undeliverable on failure."""
