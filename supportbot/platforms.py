@@ -54,6 +54,7 @@ async def start_platforms(runtime: Runtime) -> dict[Target, DeliveryPort]:
                             signing_secret=_secret(settings.slack_signing_secret) or None,
                             api_url=settings.slack_api_url, usergroup=settings.slack_staff_usergroup,
                             cipher=runtime.cipher)
+        runtime.closers.append(slack.close)  # closers run last-in first-out: the session outlives the connection
         connection = await start_slack(slack.app, app_token=_secret(settings.slack_app_token) or None,
                                        http_port=settings.slack_http_port)
         runtime.closers.append(connection.close)
