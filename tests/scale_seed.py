@@ -14,7 +14,7 @@ from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import JSON, Table, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain import Ticket
@@ -24,7 +24,16 @@ NOW = datetime(2027, 3, 3, 10, 0, tzinfo=UTC)  # a Wednesday, desk open
 CHUNK = 20_000
 STAFF = ("U-ANNA", "U-BOB", "U-CARL", "U-DORA")
 PRODUCTS = ("seo-suite", "page-cache", "image-tools")
-TICKET_COLUMNS = [f.name for f in fields(Ticket) if f.name != "id"]
+TICKET_COLUMNS = [f.name for f in fields(Ticket) if f.name != "id"] + ["first_response_work_s"]
+# the columns each table is filled with (a schema without one of them just does without)
+TABLE_FILLED = {
+    "tickets": set(TICKET_COLUMNS),
+    "messages": {"ticket_id", "kind", "author_id", "author_name", "body", "created_at", "attachments",
+                 "customer_ref", "staff_ref", "edited_at", "deleted"},
+    "outbox": {"target", "action", "payload", "created_at", "ticket_id", "message_id", "status", "attempts",
+               "next_attempt_at", "delivered_at", "ref", "last_error"},
+    "processed_events": {"platform", "event_id", "at"},
+}
 
 
 def ticket_rows(count: int, open_share: float) -> Iterator[dict[str, Any]]:
@@ -44,11 +53,12 @@ def ticket_rows(count: int, open_share: float) -> Iterator[dict[str, Any]]:
                    first_response_work_s=3 * 3600.0, customer_thread_ref=f"discord-thread-{i}",
                    staff_thread_ref=f"C0SEO0001:{1_700_000_000 + i}.000100")
         if i % every_open == 0:
-            if i % 2:
-                row.update(status="awaiting_staff", assignee=STAFF[i % len(STAFF)] if i % 3 else None,
-                           sla_warn_at=NOW + timedelta(hours=i % 500), sla_due_at=NOW + timedelta(hours=1 + i % 500))
+            j = i // every_open  # the how-many-th open ticket: they mix states and assignees
+            if j % 2:
+                row.update(status="awaiting_staff", assignee=STAFF[j % len(STAFF)] if j % 3 else None,
+                           sla_warn_at=NOW + timedelta(hours=j % 500), sla_due_at=NOW + timedelta(hours=1 + j % 500))
             else:
-                row.update(status="awaiting_customer", assignee=STAFF[i % len(STAFF)],
+                row.update(status="awaiting_customer", assignee=STAFF[j % len(STAFF)],
                            nudge_at=NOW + timedelta(days=2), autoclose_warn_at=NOW + timedelta(days=5),
                            autoclose_at=NOW + timedelta(days=7))
         else:
@@ -93,9 +103,9 @@ def event_rows(message_count: int) -> Iterator[dict[str, Any]]:
 
 
 async def _bulk(engine: AsyncEngine, table: Table, rows: Iterator[dict[str, Any]]) -> None:
+    columns = [c.name for c in table.columns if c.name in TABLE_FILLED[table.name]]
     if engine.dialect.name == "postgresql":
-        columns = [c.name for c in table.columns if c.name != "id" or table.name == "processed_events"]
-        json_columns = {c.name for c in table.columns if c.type.__class__.__name__ == "JSON"}
+        json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
         async with engine.connect() as connection:
             raw = await connection.get_raw_connection()
             driver: Any = raw.driver_connection
@@ -104,7 +114,7 @@ async def _bulk(engine: AsyncEngine, table: Table, rows: Iterator[dict[str, Any]
             await connection.commit()
         return
     while True:
-        chunk = [row for _, row in zip(range(CHUNK), rows, strict=False)]
+        chunk = [{c: row[c] for c in columns} for _, row in zip(range(CHUNK), rows, strict=False)]
         if not chunk:
             return
         async with engine.begin() as connection:
@@ -115,8 +125,8 @@ async def seed(engine: AsyncEngine, ticket_count: int, messages_per_ticket: int 
                open_share: float = 0.05) -> None:
     """Fill a freshly migrated, empty database; ticket ids run 1..ticket_count."""
     async with engine.begin() as connection:
-        await connection.execute(insert(accounts), [{"id": n, "email": f"c{n - 1}@example.com"}
-                                                    for n in range(1, 1001)])
+        # ids 1..1000 from the sequence (explicit ids would leave PostgreSQL's sequence behind)
+        await connection.execute(insert(accounts), [{"email": f"c{n}@example.com"} for n in range(1000)])
     await _bulk(engine, tickets, ticket_rows(ticket_count, open_share))
     message_count = ticket_count * messages_per_ticket
     await _bulk(engine, messages, message_rows(ticket_count, messages_per_ticket))
