@@ -76,8 +76,8 @@ async def prepare(url: str, migrate: bool = True) -> Relay:
     def _count_statement(*_: Any) -> None:
         relay.statements += 1
 
-    @event.listens_for(sync_engine, "commit")
-    def _count_commit(*_: Any) -> None:
+    @event.listens_for(sync_engine, "begin")
+    def _count_transaction(*_: Any) -> None:  # committed or rolled back, read-only ones too
         relay.transactions += 1
 
     return relay
