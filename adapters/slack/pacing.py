@@ -18,6 +18,14 @@ from dataclasses import dataclass
 BURST, RATE = 4, 1.0  # Slack: ~1 message/s per channel, short bursts allowed
 
 
+class ChannelHeld(Exception):
+    """The channel may not receive anything for `retry_after` seconds (after a 429)."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"channel held for {retry_after:.1f} s")
+        self.retry_after = retry_after
+
+
 @dataclass
 class _Bucket:
     tokens: float
@@ -39,13 +47,18 @@ class ChannelPacer:
         """Never waits (tests against a local fake, which has no limit to respect)."""
         return cls(burst=1, rate=math.inf)
 
-    async def take(self, channel: str) -> None:
-        """Wait until `channel` may receive one more message, and count it."""
+    async def take(self, channel: str, max_wait: float = math.inf) -> None:
+        """Wait until `channel` may receive one more message, and count it. Raises ChannelHeld
+        instead of waiting longer than `max_wait` (a row must not sit out its lease in a sleep)."""
         while (wait := self._try_take(channel)) > 0:
+            if wait > max_wait:
+                raise ChannelHeld(wait)
             await self._sleep(wait)
 
     def pause(self, channel: str, seconds: float) -> None:
         """Slack said 429: nothing more to `channel` for `seconds`; then one post, then the rate."""
+        if math.isinf(self.rate):
+            return  # unpaced: nothing to hold
         bucket = self._bucket(channel, self._clock())
         bucket.paused_until = max(bucket.paused_until, self._clock() + seconds)
         bucket.tokens, bucket.at = 1.0, bucket.paused_until

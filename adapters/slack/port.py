@@ -23,7 +23,7 @@ from adapters.slack.card import (
     truncate,
 )
 from adapters.slack.client import ChannelResolver, make_ref, parse_ref, slack_error, translate
-from adapters.slack.pacing import ChannelPacer
+from adapters.slack.pacing import ChannelHeld, ChannelPacer
 from bot.desk import Desk
 from bot.domain import Attachment, Message, Ticket
 from bot.ports import Delivery, RetryLater, Undeliverable
@@ -32,6 +32,9 @@ from bot.texts import Text
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_FILE_BYTES = 100 * 1024 * 1024
+# longest a delivery sleeps for its channel's bucket; beyond (after a long Retry-After) the row
+# goes back to the outbox with that delay, rather than sleeping through its lease
+MAX_PACING_WAIT = 5.0
 
 
 class SlackStaffPort:
@@ -85,8 +88,12 @@ class SlackStaffPort:
             raise translate(exc, what) from exc
 
     async def _paced(self, channel: str, what: str, call: Callable[[], Awaitable[T]]) -> T | None:
-        """A post to `channel` once its bucket allows; a 429 also holds the channel's later posts."""
-        await self.pacer.take(channel)
+        """A post to `channel` once its bucket allows; a 429 also holds the channel's later posts.
+        A channel held longer than MAX_PACING_WAIT gives the row back to the outbox instead."""
+        try:
+            await self.pacer.take(channel, max_wait=MAX_PACING_WAIT)
+        except ChannelHeld as exc:
+            raise RetryLater(f"{what}: Slack rate limit on the channel", retry_after=exc.retry_after) from exc
         try:
             return await self._call(what, call)
         except RetryLater as exc:

@@ -93,13 +93,26 @@ async def test_slack_429_retry_after_pauses_the_channel(h: Harness) -> None:
     n = await h.open()
     time = ManualTime()
     h.slack.port.pacer = pacer(time)
-    h.fake.rate_limit.append("12")
+    h.fake.rate_limit.append("3")
     text = Text("customer_closed_note", {"name": "Alice"}).as_dict()
     with pytest.raises(RetryLater) as raised:
         await h.slack.port.deliver(Delivery(70, "post", {"text": text}, h.ticket(n), None))
-    assert raised.value.retry_after == 12.0
+    assert raised.value.retry_after == 3.0
     await h.slack.port.deliver(Delivery(70, "post", {"text": text}, h.ticket(n), None))
-    assert sum(time.slept) == pytest.approx(12.0)  # the retry waited out Retry-After, no second 429
+    assert sum(time.slept) == pytest.approx(3.0)  # the retry waited out Retry-After, no second 429
+
+
+async def test_a_long_hold_gives_the_row_back_instead_of_sleeping(h: Harness) -> None:
+    n = await h.open()
+    time = ManualTime()
+    h.slack.port.pacer = pacer(time)
+    h.slack.port.pacer.pause("C0SEO", 90.0)  # a long Retry-After: longer than a sleep may last
+    posts = len(h.fake.called("chat.postMessage"))
+    text = Text("customer_closed_note", {"name": "Alice"}).as_dict()
+    with pytest.raises(RetryLater) as raised:
+        await h.slack.port.deliver(Delivery(71, "post", {"text": text}, h.ticket(n), None))
+    assert raised.value.retry_after == pytest.approx(90.0) and time.slept == []
+    assert len(h.fake.called("chat.postMessage")) == posts  # nothing sent to a held channel
 
 
 async def _customer_posts(h: Harness, count: int, number: int, prefix: str) -> None:
@@ -121,7 +134,7 @@ async def test_a_waiting_channel_does_not_hold_back_another(h: Harness) -> None:
     h.store.state.tickets[second].staff_thread_ref = "C0CHK:1700000999.000100"
     time = ManualTime(hold=True)
     h.slack.port.pacer = pacer(time, burst=1)
-    h.slack.port.pacer.pause("C0SEO", 30.0)  # the first channel is held (as after a 429)
+    h.slack.port.pacer.pause("C0SEO", 3.0)  # the first channel is held (as after a 429)
     await _customer_posts(h, 1, first, "seo")  # older than the other channel's row
     await _customer_posts(h, 1, second, "chk")
     run = asyncio.create_task(h.dispatcher.run_once())
