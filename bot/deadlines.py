@@ -35,6 +35,7 @@ def await_customer(ticket: Ticket, now: datetime, policy: Policy) -> None:
     ticket.waiting_since = now
     if ticket.first_response_at is None:
         ticket.first_response_at = now
+        ticket.first_response_work_s = policy.calendar.working_time_between(ticket.opened_at, now).total_seconds()
     ticket.autoclose_at = now + sla.auto_close_after
     ticket.autoclose_warn_at = ticket.autoclose_at - sla.auto_close_warning
     if sla.nudge_after < sla.auto_close_after - sla.auto_close_warning:

@@ -120,6 +120,8 @@ class Ticket:
     period: int = 1
     waiting_since: datetime | None = None
     first_response_at: datetime | None = None
+    # working time (seconds) from opening to first_response_at: statistics average it in SQL
+    first_response_work_s: float | None = None
     last_customer_message_at: datetime | None = None
     # Deadlines, recomputed at each state change; None means "not armed".
     sla_warn_at: datetime | None = None

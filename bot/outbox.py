@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from bot.domain import Message, MessageKind, OutboxItem, OutboxStatus, Target
 from bot.effects import emit
+from bot.lanes import in_lanes
 from bot.ports import Clock, Delivery, DeliveryPort, RetryLater, Undeliverable, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -183,10 +184,14 @@ class Dispatcher:
         while deliveries := await self._lease(limit, target):
             held = {d.item_id for d in deliveries}
             heartbeat = asyncio.create_task(self._renew(held), name=f"outbox-lease-{target.value}")
+
+            async def deliver(delivery: Delivery, held: set[int] = held) -> None:
+                await self._deliver(delivery)
+                held.discard(delivery.item_id)  # delivered: no longer renewed
+
             try:
-                for delivery in deliveries:  # in order: rows of one ticket and target keep theirs
-                    await self._deliver(delivery)
-                    held.discard(delivery.item_id)
+                # in order within a lane (rows of one ticket share one): the port may name lanes
+                await in_lanes(deliveries, deliver, getattr(self.ports[target], "lane", None))
             finally:
                 heartbeat.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -66,6 +66,27 @@ class LicenceRepository(Protocol):
     async def upsert(self, licence: Licence) -> None: ...
 
 
+@dataclass
+class TicketStats:
+    """One product's tickets over a period, as the database aggregates them."""
+
+    product: str
+    opened: int = 0
+    closed: int = 0
+    answered: int = 0  # of those opened, how many have a first answer with its working time
+    answer_work_s: float = 0.0  # their first-answer working times, summed (seconds)
+    answered_within: int = 0  # of those, how many within the answer promise
+
+
+@dataclass(frozen=True)
+class UnmeasuredAnswer:
+    """A ticket answered before its first-answer working time was stored (older databases)."""
+
+    product: str
+    opened_at: datetime
+    first_response_at: datetime
+
+
 class TicketRepository(Protocol):
     async def add(self, ticket: Ticket) -> Ticket:
         """Store a new ticket; sets and returns it with its id (= its human number)."""
@@ -91,6 +112,23 @@ class TicketRepository(Protocol):
     async def by_staff_thread(self, ref: str) -> Ticket | None: ...
     # `channels`: only tickets of these staff channels (a staff member's scope); None: all
     async def list_open(self, channels: Collection[str] | None = None) -> list[Ticket]: ...
+    async def open_page(self, limit: int, *, assignee: str | None = None,
+                        channels: Collection[str] | None = None) -> list[Ticket]:
+        """At most `limit` open tickets (only `assignee`'s, if given), nearest sla_due_at first,
+        then those without one, by number."""
+        ...
+
+    async def count_open(self, *, assignee: str | None = None, channels: Collection[str] | None = None) -> int:
+        """How many open tickets the same filters give."""
+        ...
+
+    async def stats_between(self, start: datetime, end: datetime, promise_s: float,
+                            channels: Collection[str] | None = None) -> list[TicketStats]:
+        """Per product (sorted): opened and closed in [start, end), and the first answers."""
+        ...
+
+    async def unmeasured_answers(self, start: datetime, end: datetime,
+                                 channels: Collection[str] | None = None) -> list[UnmeasuredAnswer]: ...
     async def opened_between(self, start: datetime, end: datetime,
                              channels: Collection[str] | None = None) -> list[Ticket]: ...
     async def closed_between(self, start: datetime, end: datetime,
@@ -190,6 +228,18 @@ class RatingRepository(Protocol):
     async def for_tickets(self, ticket_ids: Collection[int]) -> dict[int, Rating]: ...
 
 
+class HousekeepingRepository(Protocol):
+    """Deletes what no query needs any more (bot/housekeeping.py), at most `limit` rows a call."""
+
+    async def prune_delivered_outbox(self, before: datetime, limit: int) -> int:
+        """Outbox rows delivered before `before` (never pending or dead ones); returns how many."""
+        ...
+
+    async def prune_processed_events(self, before: datetime, limit: int) -> int:
+        """Processed events recorded before `before`; returns how many."""
+        ...
+
+
 class AuditRepository(Protocol):
     async def add(self, entry: AuditEntry) -> None: ...
     async def for_ticket(self, ticket_id: int) -> list[AuditEntry]: ...
@@ -238,6 +288,7 @@ class UnitOfWork(Protocol):
     audit: AuditRepository
     access: AccessRepository
     ratings: RatingRepository
+    housekeeping: HousekeepingRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc: object) -> None: ...
@@ -299,6 +350,10 @@ class Undeliverable(Exception):
 
 
 class DeliveryPort(Protocol):
+    """A port may also define `lane(delivery) -> Hashable`: deliveries in different lanes are
+    made side by side, those of one lane in order (bot/lanes.py). Rows of one ticket must share
+    a lane."""
+
     async def deliver(self, delivery: Delivery) -> str | None:
         """Make the platform call; return the platform id of what was created, if any.
         Raise RetryLater or Undeliverable on failure."""

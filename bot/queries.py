@@ -10,6 +10,7 @@ from bot.domain import MessageKind, Ticket, TicketStatus
 from bot.durations import format_duration
 from bot.errors import Refusal
 from bot.opening import linked_account
+from bot.ports import TicketStats
 from bot.staff_scope import check_may_act, visible_channels
 from bot.texts import Text, render
 from bot.ticket_numbers import find_ticket
@@ -54,13 +55,22 @@ async def customer_list(desk: Desk, who: Customer) -> Text:
     return Text("list", {"tickets": lines})
 
 
+# Working time is counted day by day: beyond this span a date says more than a count would.
+LONG_SPAN = timedelta(days=31)
+PAGE = 25  # /tickets shows this many, nearest deadlines first, and says how many more there are
+
+
 def time_left(desk: Desk, ticket: Ticket, now: datetime) -> str:
     if ticket.status is not TicketStatus.AWAITING_STAFF or ticket.sla_due_at is None:
         return "-"
-    cal = desk.policy.calendar
-    if now >= ticket.sla_due_at:
-        return f"OVERDUE by {format_duration(cal.working_time_between(ticket.sla_due_at, now))}"
-    return f"{format_duration(cal.working_time_between(now, ticket.sla_due_at))} left"
+    cal, due = desk.policy.calendar, ticket.sla_due_at
+    if now >= due:
+        if now - due > LONG_SPAN:
+            return f"OVERDUE since {cal.format_local(due)}"
+        return f"OVERDUE by {format_duration(cal.working_time_between(due, now))}"
+    if due - now > LONG_SPAN:
+        return f"due {cal.format_local(due)}"
+    return f"{format_duration(cal.working_time_between(now, due))} left"
 
 
 def ticket_line(desk: Desk, ticket: Ticket, now: datetime) -> str:
@@ -68,18 +78,21 @@ def ticket_line(desk: Desk, ticket: Ticket, now: datetime) -> str:
             f"{ticket.assignee or 'unassigned'} | {time_left(desk, ticket, now)}")
 
 
-async def staff_open_tickets(desk: Desk, staff: Staff, assignee: str | None = None) -> str:
-    """Open tickets in this staff member's scope (bot/staff_scope.py), by deadline."""
+async def staff_open_tickets(desk: Desk, staff: Staff, assignee: str | None = None, page: int = PAGE) -> str:
+    """The open tickets in this staff member's scope (bot/staff_scope.py) nearest their deadline
+    (only `assignee`'s, if given), at most `page` of them."""
     now = desk.clock.now()
+    channels = visible_channels(desk.policy, staff)
     async with desk.uow() as uow:
-        tickets = await uow.tickets.list_open(channels=visible_channels(desk.policy, staff))
-    if assignee is not None:
-        tickets = [t for t in tickets if t.assignee == assignee]
-    far = now + timedelta(days=3650)
-    tickets.sort(key=lambda t: (t.sla_due_at or far, t.number))
+        tickets = await uow.tickets.open_page(page, assignee=assignee, channels=channels)
+        total = (await uow.tickets.count_open(assignee=assignee, channels=channels) if len(tickets) >= page
+                 else len(tickets))
     if not tickets:
         return "No open tickets."
-    return "Open tickets by deadline:\n" + "\n".join(ticket_line(desk, t, now) for t in tickets)
+    lines = ["Open tickets by deadline:", *(ticket_line(desk, t, now) for t in tickets)]
+    if total > len(tickets):
+        lines.append(f"… and {total - len(tickets)} more.")
+    return "\n".join(lines)
 
 
 async def staff_ticket(desk: Desk, staff: Staff, number: int, recent: int = 10) -> str:
@@ -100,22 +113,27 @@ async def staff_ticket(desk: Desk, staff: Staff, number: int, recent: int = 10) 
 
 
 async def staff_stats(desk: Desk, staff: Staff, days: int = 30) -> str:
-    """Statistics over the tickets in this staff member's scope."""
+    """Counts and first-answer times per product in this staff member's scope, aggregated by the database."""
     now = desk.clock.now()
-    start = now - timedelta(days=days)
+    start, end = now - timedelta(days=days), now + timedelta(microseconds=1)
     channels = visible_channels(desk.policy, staff)
-    async with desk.uow() as uow:
-        opened = await uow.tickets.opened_between(start, now + timedelta(microseconds=1), channels=channels)
-        closed = await uow.tickets.closed_between(start, now + timedelta(microseconds=1), channels=channels)
     cal, promise = desk.policy.calendar, desk.policy.sla.response
-    lines = [f"Last {days} days: {len(opened)} opened, {len(closed)} closed."]
-    for sku in sorted({t.product for t in opened} | {t.product for t in closed}):
-        mine = [t for t in opened if t.product == sku]
-        waits = [cal.working_time_between(t.opened_at, t.first_response_at) for t in mine if t.first_response_at]
-        avg = format_duration(sum(waits, timedelta()) / len(waits)) if waits else "-"
-        within = sum(1 for w in waits if w <= promise)
-        share = f"{100 * within // len(waits)}%" if waits else "-"
-        n_closed = sum(1 for t in closed if t.product == sku)
-        lines.append(f"{sku}: {len(mine)} opened, {n_closed} closed, average first answer {avg}, "
+    async with desk.uow() as uow:
+        stats = {s.product: s for s in await uow.tickets.stats_between(start, end, promise.total_seconds(),
+                                                                          channels=channels)}
+        unmeasured = await uow.tickets.unmeasured_answers(start, end, channels=channels)
+    for old in unmeasured:  # answered before the working time was stored: measured here, once per view
+        work = cal.working_time_between(old.opened_at, old.first_response_at)
+        row = stats.setdefault(old.product, TicketStats(old.product))
+        row.answered += 1
+        row.answer_work_s += work.total_seconds()
+        row.answered_within += work <= promise
+    opened, closed = sum(s.opened for s in stats.values()), sum(s.closed for s in stats.values())
+    lines = [f"Last {days} days: {opened} opened, {closed} closed."]
+    for sku in sorted(stats):
+        s = stats[sku]
+        avg = format_duration(timedelta(seconds=s.answer_work_s / s.answered)) if s.answered else "-"
+        share = f"{100 * s.answered_within // s.answered}%" if s.answered else "-"
+        lines.append(f"{sku}: {s.opened} opened, {s.closed} closed, average first answer {avg}, "
                      f"answered within {format_duration(promise)}: {share}")
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -66,6 +67,13 @@ metadata = MetaData(
 OPEN_TICKET_SQL = "status != 'closed'"
 # Deadline columns the sweeper may claim on.
 DEADLINE_COLUMNS = ("sla_warn_at", "sla_due_at", "nudge_at", "autoclose_warn_at", "autoclose_at", "licence_check_at")
+
+
+_OPEN = text(OPEN_TICKET_SQL)
+_ASSIGNED = text(f"{OPEN_TICKET_SQL} AND assignee IS NOT NULL")
+_UNDATED = text(f"{OPEN_TICKET_SQL} AND sla_due_at IS NULL")
+_PENDING = text("status = 'pending'")
+_DELIVERED = text("status = 'delivered'")
 
 
 def _open_deadline_index(column: str) -> Index:
@@ -139,6 +147,8 @@ tickets = Table(
     Column("period", Integer, nullable=False),
     Column("waiting_since", UTCDateTime(), nullable=True),
     Column("first_response_at", UTCDateTime(), nullable=True),
+    # working time from opening to the first answer, in seconds: /tickets stats averages it in SQL
+    Column("first_response_work_s", Float, nullable=True),
     Column("last_customer_message_at", UTCDateTime(), nullable=True),
     Column("sla_warn_at", UTCDateTime(), nullable=True),
     Column("sla_due_at", UTCDateTime(), nullable=True),
@@ -153,6 +163,12 @@ tickets = Table(
     Column("customer_thread_ref", String(128), nullable=True, index=True),
     Column("staff_thread_ref", String(128), nullable=True, index=True),
     *(_open_deadline_index(c) for c in DEADLINE_COLUMNS),
+    # /tickets and /tickets mine: open tickets, nearest deadline first, read a page at a time
+    Index("ix_tickets_open_undated", "id", sqlite_where=_UNDATED, postgresql_where=_UNDATED),
+    Index("ix_tickets_open_assignee", "assignee", "sla_due_at", "id", sqlite_where=_ASSIGNED,
+          postgresql_where=_ASSIGNED),
+    # /tickets stats: the window's tickets aggregated from the index alone
+    Index("ix_tickets_opened_at_product", "opened_at", "product", "first_response_work_s"),
 )
 
 messages = Table(
@@ -193,6 +209,10 @@ outbox = Table(
     Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
     # Serves "is there an older pending row of this ticket?" from the index alone.
     Index("ix_outbox_ticket_id_status_id", "ticket_id", "status", "id"),
+    # Only the pending rows (a handful among millions delivered): what the claim plans on.
+    Index("ix_outbox_pending", "target", "next_attempt_at", sqlite_where=_PENDING, postgresql_where=_PENDING),
+    # Delivered rows by age, for pruning them (storage/housekeeping.py).
+    Index("ix_outbox_delivered_at", "delivered_at", sqlite_where=_DELIVERED, postgresql_where=_DELIVERED),
 )
 
 processed_events = Table(
@@ -202,6 +222,7 @@ processed_events = Table(
     Column("event_id", String(255), nullable=False),
     Column("at", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("platform", "event_id"),
+    Index("ix_processed_events_at", "at"),  # pruning past every platform's retry window
 )
 
 reminder_ledger = Table(

@@ -7,9 +7,10 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select, text, update
+from sqlalchemy import ColumnElement, Select, TextClause, case, func, select, text, update
 
 from bot.domain import CloseReason, Ticket, TicketStatus
+from bot.ports import TicketStats, UnmeasuredAnswer
 from storage.models import DEADLINE_COLUMNS, OPEN_TICKET_SQL, row_dict, tickets
 from storage.repositories import SqlRepository
 
@@ -33,9 +34,13 @@ def ticket_from_row(row: Any) -> Ticket:
     return Ticket(**values)
 
 
-def _in_channels(stmt: Select[Any], channels: Collection[str] | None) -> Select[Any]:
+def _scope(channels: Collection[str] | None) -> list[ColumnElement[bool]]:
     """A staff member's scope: only tickets of these staff channels (None: every channel)."""
-    return stmt if channels is None else stmt.where(tickets.c.staff_channel.in_(sorted(channels)))
+    return [] if channels is None else [tickets.c.staff_channel.in_(sorted(channels))]
+
+
+def _in_channels(stmt: Select[Any], channels: Collection[str] | None) -> Select[Any]:
+    return stmt.where(*_scope(channels))
 
 
 class SqlTicketRepository(SqlRepository):
@@ -82,6 +87,67 @@ class SqlTicketRepository(SqlRepository):
 
     async def list_open(self, channels: Collection[str] | None = None) -> list[Ticket]:
         return await self._all(_in_channels(select(tickets).where(_IS_OPEN), channels).order_by(tickets.c.id))
+
+    async def open_page(self, limit: int, *, assignee: str | None = None,
+                        channels: Collection[str] | None = None) -> list[Ticket]:
+        """Open tickets, nearest answer deadline first (id breaks ties), those without one after;
+        read in index order (ix_tickets_open_sla_due_at, ix_tickets_open_undated, or for one assignee
+        ix_tickets_open_assignee), never by sorting every open ticket."""
+        where = self._open_filter(assignee, channels)
+        due = tickets.c.sla_due_at
+        dated = await self._all(select(tickets).where(*where, due.is_not(None))
+                                .order_by(due, tickets.c.id).limit(limit))
+        if len(dated) >= limit:
+            return dated
+        undated = await self._all(select(tickets).where(*where, due.is_(None))
+                                  .order_by(tickets.c.id).limit(limit - len(dated)))
+        return dated + undated
+
+    async def count_open(self, *, assignee: str | None = None, channels: Collection[str] | None = None) -> int:
+        where, due = self._open_filter(assignee, channels), tickets.c.sla_due_at
+        # counted in two parts, each matching a partial index, so neither walks the closed tickets
+        parts = [select(func.count()).select_from(tickets).where(*where, part).scalar_subquery()
+                 for part in (due.is_not(None), due.is_(None))]
+        return int((await self._session.execute(select(parts[0] + parts[1]))).scalar_one())
+
+    @staticmethod
+    def _open_filter(assignee: str | None,
+                     channels: Collection[str] | None) -> list[ColumnElement[bool] | TextClause]:
+        """The WHERE terms of the open-ticket lists; one more keyword per filter."""
+        where: list[ColumnElement[bool] | TextClause] = [_IS_OPEN]
+        if assignee is not None:
+            where.append(tickets.c.assignee == assignee)
+        return where + _scope(channels)
+
+    async def stats_between(self, start: datetime, end: datetime, promise_s: float,
+                            channels: Collection[str] | None = None) -> list[TicketStats]:
+        """Per product: tickets opened in [start, end) (answered, their first-answer working time,
+        answered within `promise_s`) and closed in it; aggregated by the database."""
+        c, work = tickets.c, tickets.c.first_response_work_s
+        opened_stmt = (
+            select(c.product, func.count(), func.count(work), func.coalesce(func.sum(work), 0.0),
+                   func.coalesce(func.sum(case((work <= promise_s, 1), else_=0)), 0))
+            .where(c.opened_at >= start, c.opened_at < end, *_scope(channels))
+            .group_by(c.product)
+        )
+        closed_stmt = (select(c.product, func.count()).where(c.closed_at >= start, c.closed_at < end, *_scope(channels))
+                       .group_by(c.product))
+        stats: dict[str, TicketStats] = {}
+        for product, opened, answered, work_total, within in await self._session.execute(opened_stmt):
+            stats[product] = TicketStats(product, opened=opened, answered=answered,
+                                         answer_work_s=float(work_total), answered_within=int(within))
+        for product, closed in await self._session.execute(closed_stmt):
+            stats.setdefault(product, TicketStats(product)).closed = closed
+        return [stats[p] for p in sorted(stats)]
+
+    async def unmeasured_answers(self, start: datetime, end: datetime,
+                                 channels: Collection[str] | None = None) -> list[UnmeasuredAnswer]:
+        """Tickets opened in [start, end), answered before first_response_work_s existed."""
+        c = tickets.c
+        stmt = select(c.product, c.opened_at, c.first_response_at).where(
+            c.opened_at >= start, c.opened_at < end, c.first_response_work_s.is_(None),
+            c.first_response_at.is_not(None), *_scope(channels))
+        return [UnmeasuredAnswer(*row) for row in await self._session.execute(stmt)]
 
     async def opened_between(self, start: datetime, end: datetime,
                              channels: Collection[str] | None = None) -> list[Ticket]:

@@ -13,6 +13,7 @@ from bot.ports import (
     AccessRepository,
     AccountRepository,
     AuditRepository,
+    HousekeepingRepository,
     IdentityRepository,
     LicenceRepository,
     LinkAttemptRepository,
@@ -26,6 +27,7 @@ from bot.ports import (
     UnitOfWorkFactory,
 )
 from storage.access_repository import SqlAccessRepository
+from storage.housekeeping_repository import SqlHousekeeping
 from storage.outbox_repository import SqlOutboxRepository
 from storage.rating_repository import SqlRatingRepository
 from storage.repositories import (
@@ -60,6 +62,7 @@ class SqlUnitOfWork:
     audit: AuditRepository
     access: AccessRepository
     ratings: RatingRepository
+    housekeeping: HousekeepingRepository
 
     def __init__(
         self,
@@ -92,6 +95,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditRepository(session)
         self.access = SqlAccessRepository(session)
         self.ratings = SqlRatingRepository(session)
+        self.housekeeping = SqlHousekeeping(session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -66,6 +66,7 @@ async def start_platforms(runtime: Runtime, on_failure: Any = None) -> dict[Targ
                             api_url=settings.slack_api_url, usergroup=settings.slack_staff_usergroup,
                             cipher=runtime.cipher)
         observe_slack(slack.app, runtime.metrics)
+        runtime.closers.append(slack.close)  # closers run last-in first-out: the session outlives the connection
         app_token = _secret(settings.slack_app_token) or None
         await keep_trying("Slack", lambda: check_slack_tokens(slack.client, app_token))
         await bind("SLACK_HTTP_PORT", settings.slack_http_port, lambda: start_slack(

@@ -10,12 +10,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.desk import Desk
+from bot.housekeeping import prune
 from bot.timers import sweep
 from supportbot.metrics import Metrics
 
@@ -52,9 +53,11 @@ class SweepScheduler(AsyncIOScheduler):
 
 
 def start_scheduler(desk: Desk, every_seconds: int = 30, metrics: Metrics | None = None,
-                    daily: Callable[[], Awaitable[Any]] | None = None) -> SweepScheduler:
+                    daily: Callable[[], Awaitable[Any]] | None = None,
+                    prune_every_seconds: int = 3600) -> SweepScheduler:
     """Sweep now (catch up on what fell due while the bot was down), then every `every_seconds`;
-    `daily` (the retention job) now and then once a day."""
+    `daily` (the retention job) now and then once a day; prune delivered outbox rows and old
+    processed events every `prune_every_seconds`."""
     run = make_sweep(desk, metrics)
     scheduler = SweepScheduler(timezone=UTC)
 
@@ -78,5 +81,16 @@ def start_scheduler(desk: Desk, every_seconds: int = 30, metrics: Metrics | None
 
         scheduler.add_job(daily_job, "interval", hours=24, coalesce=True, max_instances=1,
                           misfire_grace_time=None, id="daily", next_run_time=datetime.now(UTC))
+
+    async def housekeeping() -> None:
+        try:
+            await prune(desk)
+        except Exception:
+            log.exception("pruning failed; it runs again at the next tick")
+
+    # first run a minute after start: pruning a backlog must not compete with the start-up sweep
+    scheduler.add_job(housekeeping, "interval", seconds=prune_every_seconds, coalesce=True, max_instances=1,
+                      misfire_grace_time=None, id="housekeeping",
+                      next_run_time=datetime.now(UTC) + timedelta(seconds=60))
     scheduler.start()
     return scheduler

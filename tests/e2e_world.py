@@ -13,6 +13,7 @@ import pytest
 from discord import Client as DiscordClient
 
 from adapters.discord.port import DiscordCustomerPort
+from adapters.slack.pacing import ChannelPacer
 from adapters.slack.port import SlackStaffPort
 from bot.clock import ManualClock
 from bot.domain import Target, Ticket
@@ -59,7 +60,7 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
         ports = await start_platforms(runtime)
         staff, customer = ports[Target.STAFF], ports[Target.CUSTOMER]
         assert isinstance(staff, SlackStaffPort) and isinstance(customer, DiscordCustomerPort)
-        staff.min_interval = 0.0  # Slack's one-post-a-second pacing would only slow the test
+        staff.pacer = ChannelPacer.unpaced()  # Slack's pacing would only slow the test
         await eventually(lambda: customer.client.get_channel(p.SUPPORT_ID), within=5.0)  # GUILD_CREATE seen
         yield World(slack, fake_discord, runtime, runtime.start_dispatcher(ports), customer.client, slack_port)
     finally:

@@ -27,7 +27,7 @@ from bot.domain import (
     Target,
     Ticket,
 )
-from bot.ports import Delivery, RetryLater
+from bot.ports import Delivery, RetryLater, TicketStats, UnmeasuredAnswer
 
 
 @dataclass
@@ -145,6 +145,42 @@ class Tickets(_Repo):
     async def opened_between(self, start: datetime, end: datetime,
                              channels: Collection[str] | None = None) -> list[Ticket]:
         return self._where(lambda t: start <= t.opened_at < end and (channels is None or t.staff_channel in channels))
+
+    def _open(self, assignee: str | None, channels: Collection[str] | None) -> list[Ticket]:
+        return self._where(lambda t: t.is_open and (assignee is None or t.assignee == assignee)
+                           and (channels is None or t.staff_channel in channels))
+
+    async def open_page(self, limit: int, *, assignee: str | None = None,
+                        channels: Collection[str] | None = None) -> list[Ticket]:
+        mine = self._open(assignee, channels)
+        dated = sorted((t for t in mine if t.sla_due_at), key=lambda t: (t.sla_due_at, t.number))
+        return (dated + [t for t in mine if t.sla_due_at is None])[:limit]
+
+    async def count_open(self, *, assignee: str | None = None, channels: Collection[str] | None = None) -> int:
+        return len(self._open(assignee, channels))
+
+    async def stats_between(self, start: datetime, end: datetime, promise_s: float,
+                            channels: Collection[str] | None = None) -> list[TicketStats]:
+        stats: dict[str, TicketStats] = {}
+        seen = lambda t: channels is None or t.staff_channel in channels  # noqa: E731
+        for t in self._where(lambda t: start <= t.opened_at < end and seen(t)):
+            row = stats.setdefault(t.product, TicketStats(t.product))
+            row.opened += 1
+            if t.first_response_work_s is not None:
+                row.answered += 1
+                row.answer_work_s += t.first_response_work_s
+                row.answered_within += t.first_response_work_s <= promise_s
+        for t in self._where(lambda t: t.closed_at is not None and start <= t.closed_at < end and seen(t)):
+            stats.setdefault(t.product, TicketStats(t.product)).closed += 1
+        return [stats[p] for p in sorted(stats)]
+
+    async def unmeasured_answers(self, start: datetime, end: datetime,
+                                 channels: Collection[str] | None = None) -> list[UnmeasuredAnswer]:
+        return [UnmeasuredAnswer(t.product, t.opened_at, t.first_response_at)
+                for t in self._where(lambda t: start <= t.opened_at < end and t.first_response_at is not None
+                                     and t.first_response_work_s is None
+                                     and (channels is None or t.staff_channel in channels))
+                if t.first_response_at is not None]
 
     async def closed_between(self, start: datetime, end: datetime,
                              channels: Collection[str] | None = None) -> list[Ticket]:
@@ -309,6 +345,16 @@ class Ratings(_Repo):
 
     async def for_tickets(self, ticket_ids: Collection[int]) -> dict[int, Rating]:
         return {i: r for i, r in self.s.ratings.items() if i in ticket_ids}
+class Housekeeping(_Repo):
+    async def prune_delivered_outbox(self, before: datetime, limit: int) -> int:
+        old = [i for i, o in sorted(self.s.outbox.items()) if o.status is OutboxStatus.DELIVERED
+               and o.delivered_at is not None and o.delivered_at < before][:limit]
+        for item_id in old:
+            del self.s.outbox[item_id]
+        return len(old)
+
+    async def prune_processed_events(self, before: datetime, limit: int) -> int:
+        return 0  # the fake keeps no times for events
 
 
 class FakeUnitOfWork:
@@ -318,7 +364,7 @@ class FakeUnitOfWork:
         self.accounts, self.identities, self.link_attempts = Accounts(self), Identities(self), LinkAttempts(self)
         self.licences, self.tickets, self.messages = Licences(self), Tickets(self), Messages(self)
         self.outbox, self.events, self.reminders, self.audit = Outbox(self), Events(self), Ledger(self), Audit(self)
-        self.access = Access(self)
+        self.access, self.housekeeping = Access(self), Housekeeping(self)
         self.ratings = Ratings(self)
 
     async def __aenter__(self) -> FakeUnitOfWork:

@@ -19,6 +19,7 @@ from slack_bolt.response import BoltResponse
 
 from adapters.crypto import FernetCipher
 from adapters.discord import DiscordCustomerPort, SupportClient, build_discord_client
+from adapters.slack.pacing import ChannelPacer
 from adapters.slack.runner import SlackParts, build_slack
 from bot.accounts import link_account
 from bot.commands import LinkAccount
@@ -192,7 +193,7 @@ async def world(uow_factory: UnitOfWorkFactory, **policy: Any) -> AsyncIterator[
     task: asyncio.Task[None] | None = None
     try:
         slack = build_slack(desk, token=BOT_TOKEN, signing_secret=SECRET, api_url=slack_fake.api_url, cipher=cipher)
-        slack.port.min_interval = 0.0
+        slack.port.pacer = ChannelPacer.unpaced()
         await client.login("fake-token")
         task = asyncio.create_task(client.connect(reconnect=False))
         await asyncio.wait_for(client.wait_until_ready(), 10)

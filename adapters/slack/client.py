@@ -39,11 +39,15 @@ PERMANENT = {
 }
 
 
-def make_client(token: str, api_url: str = DEFAULT_API_URL) -> AsyncWebClient:
+def make_client(token: str, api_url: str = DEFAULT_API_URL,
+                session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+    """With `session`, every call reuses its pooled connections (one TLS handshake, not one per
+    call); without, slack_sdk opens a session, and a connection, for each call. Whoever made
+    the session closes it (see SlackParts.close)."""
     # No retry handlers: the outbox retries with its own backoff and keeps order, so the
     # client must not sleep on a 429 or resend behind its back.
     base = api_url if api_url.endswith("/") else api_url + "/"
-    return AsyncWebClient(token=token, base_url=base, retry_handlers=[])
+    return AsyncWebClient(token=token, base_url=base, retry_handlers=[], session=session)
 
 
 def make_ref(channel: str, ts: str) -> str:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
@@ -25,6 +23,7 @@ from adapters.slack.card import (
     truncate,
 )
 from adapters.slack.client import ChannelResolver, make_ref, parse_ref, slack_error, translate
+from adapters.slack.pacing import ChannelHeld, ChannelPacer
 from adapters.slack.uploads import rating_block, upload_report, upload_transcript
 from bot.accounts import linked_identities
 from bot.desk import Desk
@@ -37,22 +36,34 @@ T = TypeVar("T")
 MAX_FILE_BYTES = 100 * 1024 * 1024
 # every post carries the outbox row and part it delivers, so a retry after a crash can find it
 METADATA_TYPE = "supportbot_outbox"
+# longest a delivery sleeps for its channel's bucket; beyond (after a long Retry-After) the row
+# goes back to the outbox with that delay, rather than sleeping through its lease
+MAX_PACING_WAIT = 5.0
 
 
 class SlackStaffPort:
     """Implements bot.ports.DeliveryPort for Target.STAFF (see THE OUTBOX CONTRACT in bot/effects.py)."""
 
     def __init__(self, client: AsyncWebClient, desk: Desk, *, channels: ChannelResolver | None = None,
-                 min_interval: float = 1.0, download_timeout: float = 60.0) -> None:
+                 pacer: ChannelPacer | None = None, download_timeout: float = 60.0) -> None:
         self.client, self.desk = client, desk
         self.channels = channels or ChannelResolver(client)
-        # Slack allows about one message per second per channel: pace rather than earn 429s
-        self.min_interval = min_interval
+        # Slack allows about one message per second per channel, in short bursts: pace rather than earn 429s
+        self.pacer = pacer or ChannelPacer()
         self.download_timeout = download_timeout
-        self._last_post: dict[str, float] = {}
         # outbox row -> (first ref, parts posted): a retry after a failed part or upload
         # posts only what is missing (in memory: a restart may repeat a part, never lose one)
         self._posted: dict[int, tuple[str | None, int]] = {}
+
+    def lane(self, delivery: Delivery) -> str | None:
+        """Deliveries to different channels go side by side (bot/lanes.py): each channel is paced
+        on its own, so waiting for one channel's bucket never holds back another's posts."""
+        ticket = delivery.ticket
+        if ticket is None:
+            return None
+        # the thread's channel once the card is posted (a ticket has one row in a batch, so its
+        # card and its later posts never race in two lanes)
+        return ticket.staff_thread_ref.split(":", 1)[0] if ticket.staff_thread_ref else ticket.staff_channel
 
     async def deliver(self, delivery: Delivery) -> str | None:
         handler = {"card": self._card, "card_update": self._card_update, "post": self._post,
@@ -83,11 +94,19 @@ class SlackStaffPort:
         except Exception as exc:
             raise translate(exc, what) from exc
 
-    async def _pace(self, channel: str) -> None:
-        wait = self._last_post.get(channel, float("-inf")) + self.min_interval - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        self._last_post[channel] = time.monotonic()
+    async def _paced(self, channel: str, what: str, call: Callable[[], Awaitable[T]]) -> T | None:
+        """A post to `channel` once its bucket allows; a 429 also holds the channel's later posts.
+        A channel held longer than MAX_PACING_WAIT gives the row back to the outbox instead."""
+        try:
+            await self.pacer.take(channel, max_wait=MAX_PACING_WAIT)
+        except ChannelHeld as exc:
+            raise RetryLater(f"{what}: Slack rate limit on the channel", retry_after=exc.retry_after) from exc
+        try:
+            return await self._call(what, call)
+        except RetryLater as exc:
+            if exc.retry_after is not None:
+                self.pacer.pause(channel, exc.retry_after)
+            raise
 
     async def _post_text(self, channel: str, text: str, thread_ts: str | None = None,
                          blocks: list[dict[str, Any]] | None = None, item_id: int | None = None) -> str:
@@ -97,7 +116,6 @@ class SlackStaffPort:
         for index, chunk in enumerate(split_text(text)):
             if index < done:
                 continue
-            await self._pace(channel)
             kwargs: dict[str, Any] = {"channel": channel, "text": chunk, "unfurl_links": False}
             if thread_ts:
                 kwargs["thread_ts"] = thread_ts
@@ -105,7 +123,8 @@ class SlackStaffPort:
                 kwargs["blocks"] = blocks
             if item_id is not None:
                 kwargs["metadata"] = {"event_type": METADATA_TYPE, "event_payload": {"row": item_id, "part": index}}
-            response: Any = await self._call("chat.postMessage", partial(self.client.chat_postMessage, **kwargs))
+            response: Any = await self._paced(channel, "chat.postMessage",
+                                              partial(self.client.chat_postMessage, **kwargs))
             first = first or make_ref(response.get("channel") or channel, response["ts"])
             if item_id is not None:
                 self._posted[item_id] = (first, index + 1)
@@ -246,8 +265,7 @@ class SlackStaffPort:
                 uploads.append({"content": content, "filename": attachment.filename or "file",
                                 "title": attachment.filename or "file"})
         if uploads:
-            await self._pace(channel)
-            await self._call("files.uploadV2", lambda: self.client.files_upload_v2(
+            await self._paced(channel, "files.uploadV2", lambda: self.client.files_upload_v2(
                 file_uploads=uploads, channel=channel, thread_ts=thread_ts))
         if missing:
             names = ", ".join(escape(n) for n in missing)

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_server import AsyncSlackAppServer
@@ -39,17 +40,24 @@ class SlackParts:
     staff: StaffDirectory
     client: AsyncWebClient
     download_file: FileDownloader  # bytes of a staff file (url_private_download), for the customer port
+    session: aiohttp.ClientSession  # shared by every Web API call of `client` (and bolt's)
+
+    async def close(self) -> None:
+        """Close the shared HTTP session: after the dispatcher and the connection have stopped."""
+        await self.session.close()
 
 
 def build_slack(desk: Desk, *, token: str, signing_secret: str | None = None, api_url: str = DEFAULT_API_URL,
                 usergroup: str | None = None, cipher: Cipher | None = None) -> SlackParts:
-    client = make_client(token, api_url)
+    """Call inside the running event loop (the session binds to it); `await parts.close()` at the end."""
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    client = make_client(token, api_url, session=session)
     resolver = ChannelResolver(client)  # shared: one conversations.list cache
     staff = StaffDirectory(client, staff_channels(desk.policy), usergroup=usergroup, resolver=resolver)
     app = build_slack_app(desk, token=token, signing_secret=signing_secret, staff=staff, api_url=api_url,
                           client=client, cipher=cipher)
     port = SlackStaffPort(client, desk, channels=resolver)
-    return SlackParts(app, port, staff, client, slack_file_downloader(token, api_url))
+    return SlackParts(app, port, staff, client, slack_file_downloader(token, api_url), session)
 
 
 class SlackConnection:

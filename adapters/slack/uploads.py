@@ -29,8 +29,7 @@ async def upload_transcript(port: SlackStaffPort, delivery: Delivery) -> str | N
     ticket = port._ticket(delivery)
     channel, thread_ts = port._thread(ticket)
     name, content = await staff_transcript(port.desk, ticket, delivery.payload)
-    await port._pace(channel)
-    response = await port._call("files.uploadV2", lambda: port.client.files_upload_v2(
+    response = await port._paced(channel, "files.uploadV2", lambda: port.client.files_upload_v2(
         content=content, filename=name, title=f"Transcript of ticket #{ticket.number}", channel=channel,
         thread_ts=thread_ts, initial_comment=f"Transcript of ticket #{ticket.number} (with internal notes)."))
     return file_id(response)
@@ -45,7 +44,6 @@ async def upload_report(port: SlackStaffPort, delivery: Delivery) -> str | None:
         comment = f"SLA chart requested by {mention(str(delivery.payload.get('requested_by') or ''))}"
     else:
         comment = truncate(f"*Weekly SLA report*\n```{escape(summary)}```", TEXT_LIMIT)
-    await port._pace(channel)
-    response = await port._call("files.uploadV2", lambda: port.client.files_upload_v2(
+    response = await port._paced(channel, "files.uploadV2", lambda: port.client.files_upload_v2(
         content=png, filename=name, title="SLA report", channel=channel, initial_comment=comment))
     return file_id(response)

@@ -19,4 +19,6 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture
 async def h(fake: FakeSlack) -> AsyncIterator[Harness]:
-    yield await make_harness(fake)
+    harness = await make_harness(fake)
+    yield harness
+    await harness.slack.close()

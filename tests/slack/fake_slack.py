@@ -36,6 +36,13 @@ class FakeSlack:
         self.rate_limit: list[str] = []  # Retry-After values for the next chat.postMessage calls
         # method -> Slack error codes to answer next; None lets that call succeed
         self.errors: dict[str, list[str | None]] = {}
+        # Slack's own limit per channel for chat.postMessage, when set: (burst, posts a second);
+        # a post beyond it is answered 429 and counted in `limited`
+        self.channel_limit: tuple[int, float] | None = None
+        self.limited = 0
+        self._allowance: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at)
+        self.peers: list[Any] = []  # the client's (host, port) of each API call: one per connection
+        self.times: list[float] = []  # the loop's time of each API call
         self.envelopes: list[dict[str, Any]] = []  # Socket Mode envelopes sent after hello
         self.ws_received: list[dict[str, Any]] = []
         self.on_ws_message: Any = None  # called with each frame the bot sends over Socket Mode
@@ -112,10 +119,15 @@ class FakeSlack:
         params = await self._params(request)
         params["_auth"] = request.headers.get("Authorization")
         self.calls.append((method, params))
+        self.peers.append(request.transport.get_extra_info("peername") if request.transport else None)
+        self.times.append(asyncio.get_running_loop().time())
         if method == "chat.postMessage" and self.rate_limit:
             retry_after = self.rate_limit.pop(0)
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                      headers={"Retry-After": retry_after})
+        if method == "chat.postMessage" and self.channel_limit and not self._allowed(params["channel"]):
+            self.limited += 1
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"})
         if self.errors.get(method):
             error = self.errors[method].pop(0)
             if error is None:
@@ -125,6 +137,17 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": error})
         return web.json_response({"ok": True, **self._answer(method, params)},
                                  headers={"X-OAuth-Scopes": ",".join(self.scopes)})
+
+    def _allowed(self, channel: str) -> bool:
+        """Slack's tolerance as a token bucket per channel (channel_limit)."""
+        assert self.channel_limit is not None
+        burst, rate = self.channel_limit
+        now = asyncio.get_running_loop().time()
+        tokens, at = self._allowance.get(channel, (float(burst), now))
+        tokens = min(float(burst), tokens + (now - at) * rate)
+        allowed = tokens >= 1.0
+        self._allowance[channel] = (tokens - 1.0 if allowed else tokens, now)
+        return allowed
 
     def _answer(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":

@@ -14,6 +14,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.crypto import FernetCipher
+from adapters.slack.pacing import ChannelPacer
 from adapters.slack.runner import SlackParts, build_slack
 from bot.accounts import link_account
 from bot.desk import Desk
@@ -129,7 +130,7 @@ async def make_harness(fake: FakeSlack, usergroup: str | None = None) -> Harness
     cipher = FernetCipher.ephemeral()
     slack = build_slack(desk, token=BOT_TOKEN, signing_secret=SECRET, api_url=fake.api_url, usergroup=usergroup,
                         cipher=cipher)
-    slack.port.min_interval = 0.0  # no pacing in tests
+    slack.port.pacer = ChannelPacer.unpaced()  # the fake has no rate limit unless a test sets one
     customer = RecordingPort("c")
     dispatcher = Dispatcher(desk.uow, desk.clock, {Target.STAFF: slack.port, Target.CUSTOMER: customer})
     return Harness(fake, desk, slack, dispatcher, customer, cipher)

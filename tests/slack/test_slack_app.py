@@ -164,15 +164,18 @@ async def test_tickets_command_for_staff(h: Harness):
 
 async def test_staff_can_come_from_a_user_group(fake):
     h = await make_harness(fake, usergroup="S0000STAFF")  # Eve is in the group, Bob is not
-    await h.open()
-    await h.command("", user="U0000EVE")  # staff, but of no product's channel (staff_scope "product")
-    assert h.fake.responses[-1]["text"] == "No open tickets."
-    fake.members["C0SEO"].append("U0000EVE")
-    h.slack.staff._members = None  # membership is re-read (after the cache's ttl in real life)
-    await h.command("", user="U0000EVE")
-    assert h.fake.responses[-1]["text"].startswith("Open tickets")
-    await h.command("", user="U0000BOB")
-    assert h.fake.responses[-1]["text"] == "Only support staff can do this."
+    try:
+        await h.open()
+        await h.command("", user="U0000EVE")  # staff, but of no product's channel (staff_scope "product")
+        assert h.fake.responses[-1]["text"] == "No open tickets."
+        fake.members["C0SEO"].append("U0000EVE")
+        h.slack.staff._members = None  # membership is re-read (after the cache's ttl in real life)
+        await h.command("", user="U0000EVE")
+        assert h.fake.responses[-1]["text"].startswith("Open tickets")
+        await h.command("", user="U0000BOB")
+        assert h.fake.responses[-1]["text"] == "Only support staff can do this."
+    finally:
+        await h.slack.close()
 
 
 async def test_tickets_mine_lists_what_i_claimed_with_names(h: Harness):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import replace
 
 import pytest
 
 from adapters.slack.card import card_blocks
+from adapters.slack.pacing import ChannelPacer
+from adapters.slack.port import SlackStaffPort
 from bot.commands import CustomerPost, Edit
 from bot.conversation import customer_post, edit_message
 from bot.domain import Attachment, CloseReason, OutboxStatus, TicketStatus
@@ -174,22 +175,9 @@ async def test_card_shows_a_recorded_breach_as_overdue(h: Harness):
     assert "OVERDUE" in text and h.desk.policy.calendar.format_local(ticket.sla_due_at) in text
 
 
-async def test_posts_in_one_channel_are_paced(h: Harness):
-    n = await h.open()
-    h.slack.port.min_interval = 0.2
-    text = Text("customer_closed_note", {"name": "Alice"}).as_dict()
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    for i in range(3):
-        await h.slack.port.deliver(Delivery(60 + i, "post", {"text": text}, h.ticket(n), None))
-    assert loop.time() - start >= 0.4  # the first goes at once, then one per interval
-
-
 async def test_a_post_interrupted_after_slack_took_it_is_not_posted_again(h: Harness):
     """A process died between Slack's answer and the commit: the row comes back marked interrupted,
     and a new process (no memory of it) finds the posted parts by their metadata."""
-    from adapters.slack.port import SlackStaffPort
-
     n = await h.open()
     await customer_post(h.desk, CustomerPost(ALICE, "m1", "x" * 50_000, thread_ref=None, ticket_number=n))
     [row] = [i for i in h.store.state.outbox.values() if i.status is OutboxStatus.PENDING and i.action == "post"]
@@ -199,7 +187,7 @@ async def test_a_post_interrupted_after_slack_took_it_is_not_posted_again(h: Har
     assert [m.get("metadata", {}).get("event_payload") for m in h.fake.called("chat.postMessage")[-2:]] == [
         {"row": row.id, "part": 0}, {"row": row.id, "part": 1}]
 
-    fresh = SlackStaffPort(h.slack.client, h.desk, min_interval=0.0)  # the restarted process
+    fresh = SlackStaffPort(h.slack.client, h.desk, pacer=ChannelPacer.unpaced())  # the restarted process
     assert await fresh.deliver(replace(delivery, interrupted=True)) == first_ref
     assert len(h.fake.called("chat.postMessage")) == posted  # nothing posted twice
     assert h.fake.called("conversations.replies")[-1]["include_all_metadata"] in ("1", "true", True)
