@@ -67,6 +67,9 @@ class Metrics:
                                           buckets=LATENCY_BUCKETS, registry=r)
         self.inbound = Counter("supportbot_inbound_events", "Events received from the platforms, by kind",
                                ["platform", "kind"], registry=r)
+        self.caught_up = Counter("supportbot_catch_up_messages",
+                                 "Messages written while no session heard them (downtime, a new Discord "
+                                 "session), read from thread history and relayed", ["platform"], registry=r)
         self.duplicates = Counter("supportbot_inbound_duplicates",
                                   "Inbound events seen before (platform retries, other processes), absorbed",
                                   ["platform"], registry=r)

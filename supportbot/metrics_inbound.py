@@ -40,3 +40,5 @@ def observe_discord(client: discord.Client, metrics: Metrics) -> None:
             metrics.inbound.labels("discord", event_type.lower()).inc()
 
     client.on_socket_event_type = on_socket_event_type  # type: ignore[attr-defined]
+    # SupportClient.catch_up reports how many messages each new session read from history
+    client.caught_up = lambda count: metrics.caught_up.labels("discord").inc(count)  # type: ignore[attr-defined]

@@ -73,8 +73,14 @@ async def start_platforms(runtime: Runtime, on_failure: Any = None) -> dict[Targ
             slack.app, app_token=app_token, http_port=settings.slack_http_port, owner=runtime.closers))
         ports[Target.STAFF] = slack.port
         # replies written while the bot was away longer than Slack retries: read from the threads
-        runtime.tasks.append(asyncio.create_task(catch_up_slack(slack.app, slack.client, desk),
-                                                 name="slack-catch-up"))
+        async def slack_catch_up() -> None:
+            try:
+                runtime.metrics.caught_up.labels("slack").inc(await catch_up_slack(slack.app, slack.client, desk))
+            except Exception:  # the database or Slack failing now: live events still flow
+                log.exception("Slack catch-up failed: replies written while the bot was away are read at the "
+                              "next start")
+
+        runtime.tasks.append(asyncio.create_task(slack_catch_up(), name="slack-catch-up"))
 
         async def fetch_slack(attachment: Attachment) -> bytes:
             return await slack.download_file(attachment.url)

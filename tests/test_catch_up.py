@@ -60,6 +60,7 @@ async def test_a_new_gateway_session_reads_what_was_written_meanwhile(world: Wor
     assert w.discord.identified == sessions + 1  # the RESUME was refused: a new session
     caught = w.client.catching_up  # type: ignore[attr-defined]
     assert caught is not first_catch_up and await caught == 3
+    assert w.runtime.metrics.caught_up.labels("discord")._value.get() == 3  # the metric counts them
     assert await w.client.catch_up() == 0  # type: ignore[attr-defined]  # nothing twice
     await w.dispatcher.run_once()
     assert len(slack_thread_texts(w, card_ts)) == 4

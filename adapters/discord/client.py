@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -60,6 +61,7 @@ class SupportClient(OwnedTasks):
         self.deleted_by_bot: set[int] = set()
         self.stale_after = STALE_AFTER
         self.catching_up: asyncio.Task[int] | None = None
+        self.caught_up: Callable[[int], object] = lambda count: None  # a metric's hook (supportbot/metrics_inbound.py)
         self.turns = Turns()  # one thread's messages are stored in the order they came
         self.tree: app_commands.CommandTree[SupportClient] = app_commands.CommandTree(self)
         self.tree.on_error = on_tree_error  # type: ignore[method-assign]
@@ -94,6 +96,7 @@ class SupportClient(OwnedTasks):
                 log.warning("Discord catch-up: could not read ticket #%s's thread: %s", thread.number, exc)
         log.info("Discord catch-up: %s customer message(s) written without a live session were read "
                  "from history", recovered)
+        self.caught_up(recovered)
         return recovered
 
     async def _catch_up_thread(self, thread: OpenThread) -> int:
