@@ -4,6 +4,7 @@ named by TEST_DATABASE_URL; skipped when it is unset)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -57,21 +58,20 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         await upgrade(url)
         yield url
         return
-    server_url = os.environ.get(POSTGRES_URL_ENV)
-    if not server_url:
-        pytest.skip(f"{POSTGRES_URL_ENV} is not set")
-    url, name = await _create_scratch_database(server_url)
-    try:
-        await upgrade(url)
+    async with scratch_postgres() as url:
         yield url
-    finally:
-        await _drop_database(server_url, name)
 
 
 @pytest.fixture
 async def postgres_db_url() -> AsyncIterator[str]:
     """A migrated scratch database on PostgreSQL only: for what only PostgreSQL does (several
     processes sharing the work)."""
+    async with scratch_postgres() as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def scratch_postgres() -> AsyncIterator[str]:
     server_url = os.environ.get(POSTGRES_URL_ENV)
     if not server_url:
         pytest.skip(f"{POSTGRES_URL_ENV} is not set")
