@@ -72,7 +72,7 @@ class Dispatcher:
                 item.attempts += 1
                 interrupted = item.leased_by is not None  # leased before and never settled
                 item.next_attempt_at, item.leased_by = now + LEASE, self.owner
-                await uow.outbox.save(item)
+                await uow.outbox.lease(item)
                 ticket = await uow.tickets.get(item.ticket_id) if item.ticket_id else None
                 message = await uow.messages.get(item.message_id) if item.message_id else None
                 deliveries.append(Delivery(item.id, item.action, item.payload, ticket, message, item, interrupted))

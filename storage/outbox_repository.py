@@ -7,7 +7,18 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnClause, String, exists, func, literal_column, or_, select, text, update
+from sqlalchemy import (
+    ColumnClause,
+    String,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from bot.domain import OutboxItem, OutboxStatus, Target
 from storage.models import UTCDateTime, outbox, row_dict
@@ -17,6 +28,22 @@ OUTBOX_CHANNEL = "supportbot_outbox"
 
 # Inline literal rather than a bind parameter: lets the planner match the status index.
 _PENDING: ColumnClause[str] = literal_column(f"'{OutboxStatus.PENDING.value}'", String())
+
+
+# What delivery changes on a row; the rest (target, action, payload, links) is fixed at insert,
+# so writes after it are narrow: no payload JSON sent again, and one prebuilt statement each.
+_STATE = ("status", "attempts", "next_attempt_at", "delivered_at", "ref", "last_error", "leased_by")
+_SAVE = update(outbox).where(outbox.c.id == bindparam("row_id")).values(
+    {name: bindparam(name) for name in _STATE})
+# settle: only while `owner` holds the lease; attempts was counted when the row was leased
+_SETTLE = update(outbox).where(outbox.c.id == bindparam("row_id"), outbox.c.leased_by == bindparam("owner")).values(
+    {name: bindparam(name) for name in _STATE if name != "attempts"})
+
+
+def _state(item: OutboxItem) -> dict[str, Any]:
+    return {"row_id": item.id, "status": item.status.value, "attempts": item.attempts,
+            "next_attempt_at": item.next_attempt_at, "delivered_at": item.delivered_at, "ref": item.ref,
+            "last_error": item.last_error, "leased_by": item.leased_by}
 
 
 def outbox_values(item: OutboxItem) -> dict[str, Any]:
@@ -35,12 +62,18 @@ def outbox_from_row(row: Any) -> OutboxItem:
 
 
 class SqlOutboxRepository(SqlRepository):
+    def __init__(self, session: Any) -> None:
+        super().__init__(session)
+        # the targets this transaction added rows for: the unit of work wakes the dispatcher for them
+        self.added: set[Target] = set()
+
     async def add(self, item: OutboxItem) -> OutboxItem:
         stmt = outbox.insert().values(**outbox_values(item)).returning(outbox.c.id)
         item.id = (await self._session.execute(stmt)).scalar_one()
-        if self._dialect == "postgresql":
-            # delivered at commit (and once per transaction): wakes the dispatchers of other processes
+        if self._dialect == "postgresql" and not self.added:
+            # delivered at commit, once per transaction (so sent once): wakes the dispatchers of other processes
             await self._session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+        self.added.add(item.target)
         return item
 
     async def get(self, item_id: int) -> OutboxItem | None:
@@ -51,6 +84,10 @@ class SqlOutboxRepository(SqlRepository):
         assert item.id is not None, "save() needs a stored outbox item"
         stmt = update(outbox).where(outbox.c.id == item.id).values(**outbox_values(item))
         await self._session.execute(stmt)
+
+    async def lease(self, item: OutboxItem) -> None:
+        assert item.id is not None, "lease() needs a stored outbox item"
+        await self._session.execute(_SAVE, _state(item))
 
     async def claim_due(self, now: datetime, limit: int = 50,
                         targets: Collection[Target] | None = None) -> list[OutboxItem]:
@@ -80,9 +117,8 @@ class SqlOutboxRepository(SqlRepository):
     async def settle(self, item: OutboxItem, owner: str) -> bool:
         assert item.id is not None, "settle() needs a stored outbox item"
         item.leased_by = None
-        stmt = (update(outbox).where(outbox.c.id == item.id, outbox.c.leased_by == owner)
-                .values(**outbox_values(item)))
-        return bool((await self._session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
+        result = await self._session.execute(_SETTLE, {**_state(item), "owner": owner})
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def renew(self, ids: Collection[int], owner: str, until: datetime) -> None:
         stmt = (update(outbox)

@@ -236,6 +236,9 @@ class Outbox(_Repo):
     async def save(self, item: OutboxItem) -> None:
         self.s.outbox[item.id] = copy.copy(item)  # type: ignore[index]
 
+    async def lease(self, item: OutboxItem) -> None:
+        await self.save(item)
+
     async def settle(self, item: OutboxItem, owner: str) -> bool:
         held = self.s.outbox.get(item.id)  # type: ignore[arg-type]
         if held is None or held.leased_by != owner:
