@@ -99,7 +99,7 @@ async def prepare(url: str, migrate: bool = True, slack: FakeSlack | None = None
         staff, posts = parts.port, lambda: len(slack.called("chat.postMessage"))
         closers.append(parts.close)
     dispatcher = Dispatcher(store.uow, desk.clock, {Target.STAFF: staff, Target.CUSTOMER: RecordingPort("c")},
-                            wake=store.wake)
+                            wake=store.wake, new_rows=store.new_rows)
     await dispatcher.run_once()
     relay = Relay(store, desk, dispatcher, recorder, posts=posts, closers=closers)
     sync_engine = store.engine.sync_engine

@@ -167,6 +167,10 @@ class MessageRepository(Protocol):
 
 
 class OutboxRepository(Protocol):
+    # after claim_due: whether a claimed row has a newer pending row of its ticket and target
+    # waiting behind it (due once the claimed one is delivered: the dispatcher looks again)
+    left_behind: bool
+
     async def add(self, item: OutboxItem) -> OutboxItem: ...
     async def get(self, item_id: int) -> OutboxItem | None: ...
     async def save(self, item: OutboxItem) -> None: ...

@@ -56,6 +56,7 @@ def outbox_values(item: OutboxItem) -> dict[str, Any]:
 
 def outbox_from_row(row: Any) -> OutboxItem:
     values = row_dict(row)
+    values.pop("left_behind", None)  # the claim's own column, not the row's
     values["target"] = Target(values["target"])
     values["status"] = OutboxStatus(values["status"])
     return OutboxItem(**values)
@@ -66,6 +67,7 @@ class SqlOutboxRepository(SqlRepository):
         super().__init__(session)
         # the targets this transaction added rows for: the unit of work wakes the dispatcher for them
         self.added: set[Target] = set()
+        self.left_behind = False
 
     async def add(self, item: OutboxItem) -> OutboxItem:
         stmt = outbox.insert().values(**outbox_values(item)).returning(outbox.c.id)
@@ -91,7 +93,7 @@ class SqlOutboxRepository(SqlRepository):
 
     async def claim_due(self, now: datetime, limit: int = 50,
                         targets: Collection[Target] | None = None) -> list[OutboxItem]:
-        older = outbox.alias("older")
+        older, newer = outbox.alias("older"), outbox.alias("newer")
         # A row waits while an older row of its ticket and target is pending (due or not),
         # which keeps order per ticket and destination; rows without a ticket go independently.
         has_older_pending = exists().where(
@@ -100,8 +102,15 @@ class SqlOutboxRepository(SqlRepository):
             older.c.status == _PENDING,
             older.c.id < outbox.c.id,
         )
+        # and whether one waits behind it: then the dispatcher looks again after this batch
+        has_newer_pending = exists().where(
+            newer.c.ticket_id == outbox.c.ticket_id,
+            newer.c.target == outbox.c.target,
+            newer.c.status == _PENDING,
+            newer.c.id > outbox.c.id,
+        ).label("left_behind")
         stmt = (
-            select(outbox)
+            select(outbox, has_newer_pending)
             .where(
                 outbox.c.status == _PENDING,
                 or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now),
@@ -112,7 +121,9 @@ class SqlOutboxRepository(SqlRepository):
             .limit(limit)
             .with_for_update(skip_locked=True, of=outbox)
         )
-        return [outbox_from_row(r) for r in await self._session.execute(stmt)]
+        rows = list(await self._session.execute(stmt))
+        self.left_behind = any(row.left_behind for row in rows)
+        return [outbox_from_row(row) for row in rows]
 
     async def settle(self, item: OutboxItem, owner: str) -> bool:
         assert item.id is not None, "settle() needs a stored outbox item"

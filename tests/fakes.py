@@ -225,6 +225,8 @@ class Messages(_Repo):
 
 
 class Outbox(_Repo):
+    left_behind = False
+
     async def add(self, item: OutboxItem) -> OutboxItem:
         item.id = self.s.new_id()
         self.s.outbox[item.id] = copy.copy(item)
@@ -269,9 +271,11 @@ class Outbox(_Repo):
                           and (targets is None or i.target in targets)), key=lambda i: i.id or 0)
         seen: set[tuple[int, str]] = set()
         due = []
+        self.left_behind = False
         for item in pending:
             if item.ticket_id is not None:
                 if (item.ticket_id, item.target) in seen:
+                    self.left_behind = True
                     continue
                 seen.add((item.ticket_id, item.target))
             if item.next_attempt_at is None or item.next_attempt_at <= now:

@@ -48,6 +48,17 @@ async def test_answer_and_reply_move_the_ticket_between_waiting_states():
                                  ("staff", "post")]
 
 
+async def test_the_card_is_updated_when_an_answer_changes_it_only():
+    """Issue 13: a second answer in a row leaves the card as it was, so no card_update call."""
+    desk, n = await opened_desk()
+    await staff_post(desk, StaffPost(BOB, "ev1", "Please clear the cache.", "ts1", ticket_number=n))
+    assert outbox(desk)[-2:] == [("customer", "post"), ("staff", "card_update")]  # awaiting staff -> customer
+    desk.clock.advance(minutes=5)
+    await staff_post(desk, StaffPost(BOB, "ev2", "And reindex, please.", "ts2", ticket_number=n))
+    assert outbox(desk)[-2:] == [("staff", "card_update"), ("customer", "post")]
+    assert ticket(desk, n).waiting_since == desk.clock.now()  # the waiting clocks did restart
+
+
 async def test_a_note_is_stored_but_never_relayed():
     desk, n = await opened_desk()
     before = outbox(desk)
