@@ -44,8 +44,8 @@ async def test_answer_and_reply_move_the_ticket_between_waiting_states():
     t = ticket(desk, n)
     assert t.status is TicketStatus.AWAITING_STAFF and t.autoclose_at is None and t.sla_due_at is not None
     assert t.period == 3
-    assert outbox(desk)[-4:] == [("customer", "post"), ("staff", "card_update"), ("staff", "card_update"),
-                                 ("staff", "post")]
+    assert outbox(desk)[-4:] == [("customer", "post"), ("staff", "card_update"), ("staff", "post"),
+                                 ("staff", "card_update")]  # the customer's message before the redrawn card
 
 
 async def test_the_card_is_updated_when_an_answer_changes_it_only():
