@@ -79,20 +79,18 @@ class Dispatcher:
         """Lease due rows and load what their delivery needs, in one short transaction."""
         now = self.clock.now()
         async with self.uow() as uow, own_commits():
-            items = await uow.outbox.claim_due(now, limit, targets=[target])
-            if not items:
+            claimed = await uow.outbox.claim_with_context(now, limit, targets=[target])
+            if not claimed:
                 return []  # nothing to commit
             if uow.outbox.left_behind:
                 self._left_behind.add(target)
             deliveries = []
-            for item in items:
+            for item, ticket, message in claimed:
                 assert item.id is not None
                 item.attempts += 1
                 interrupted = item.leased_by is not None  # leased before and never settled
                 item.next_attempt_at, item.leased_by = now + LEASE, self.owner
                 await uow.outbox.lease(item)
-                ticket = await uow.tickets.get(item.ticket_id) if item.ticket_id else None
-                message = await uow.messages.get(item.message_id) if item.message_id else None
                 deliveries.append(Delivery(item.id, item.action, item.payload, ticket, message, item, interrupted))
             await uow.commit()
         return deliveries

@@ -188,6 +188,11 @@ class OutboxRepository(Protocol):
         those (a process serving Slack only leaves Discord's rows to the process that can)."""
         ...
 
+    async def claim_with_context(self, now: datetime, limit: int = 50, targets: Collection[Target] | None = None,
+                                 ) -> list[tuple[OutboxItem, Ticket | None, Message | None]]:
+        """claim_due, each row with its ticket and message as they are now (one round trip)."""
+        ...
+
     async def settle(self, item: OutboxItem, owner: str) -> bool:
         """Save a leased row only while `owner` still holds its lease; False if it lost it."""
         ...

@@ -20,9 +20,10 @@ from sqlalchemy import (
     update,
 )
 
-from bot.domain import OutboxItem, OutboxStatus, Target
-from storage.models import UTCDateTime, outbox, row_dict
-from storage.repositories import SqlRepository
+from bot.domain import Message, OutboxItem, OutboxStatus, Target, Ticket
+from storage.models import UTCDateTime, messages, outbox, row_dict, tickets
+from storage.repositories import SqlRepository, message_from_row
+from storage.ticket_repository import ticket_from_row
 
 OUTBOX_CHANNEL = "supportbot_outbox"
 
@@ -62,6 +63,23 @@ def outbox_from_row(row: Any) -> OutboxItem:
     return OutboxItem(**values)
 
 
+def _split(mapping: Any, with_context: bool) -> tuple[OutboxItem, Ticket | None, Message | None]:
+    row: dict[str, Any] = {}
+    parts: dict[str, dict[str, Any]] = {"t": {}, "m": {}}
+    for key, value in mapping.items():
+        prefix, _, name = key.partition("__")
+        if name and prefix in parts:
+            parts[prefix][name] = value
+        else:
+            row[key] = value
+    item = outbox_from_row(row)
+    if not with_context:
+        return item, None, None
+    ticket = ticket_from_row(parts["t"]) if parts["t"]["id"] is not None else None
+    message = message_from_row(parts["m"]) if parts["m"]["id"] is not None else None
+    return item, ticket, message
+
+
 class SqlOutboxRepository(SqlRepository):
     def __init__(self, session: Any) -> None:
         super().__init__(session)
@@ -93,6 +111,14 @@ class SqlOutboxRepository(SqlRepository):
 
     async def claim_due(self, now: datetime, limit: int = 50,
                         targets: Collection[Target] | None = None) -> list[OutboxItem]:
+        return [item for item, _, _ in await self._claim(now, limit, targets, with_context=False)]
+
+    async def claim_with_context(self, now: datetime, limit: int = 50, targets: Collection[Target] | None = None,
+                                 ) -> list[tuple[OutboxItem, Ticket | None, Message | None]]:
+        return await self._claim(now, limit, targets, with_context=True)
+
+    async def _claim(self, now: datetime, limit: int, targets: Collection[Target] | None,
+                     with_context: bool) -> list[tuple[OutboxItem, Ticket | None, Message | None]]:
         older, newer = outbox.alias("older"), outbox.alias("newer")
         # A row waits while an older row of its ticket and target is pending (due or not),
         # which keeps order per ticket and destination; rows without a ticket go independently.
@@ -109,8 +135,15 @@ class SqlOutboxRepository(SqlRepository):
             newer.c.status == _PENDING,
             newer.c.id > outbox.c.id,
         ).label("left_behind")
+        columns: list[Any] = [outbox, has_newer_pending]
+        source: Any = outbox
+        if with_context:  # the row's ticket and message in the same round trip (by primary key)
+            columns += [c.label(f"t__{c.name}") for c in tickets.c] + [c.label(f"m__{c.name}") for c in messages.c]
+            source = outbox.outerjoin(tickets, tickets.c.id == outbox.c.ticket_id).outerjoin(
+                messages, messages.c.id == outbox.c.message_id)
         stmt = (
-            select(outbox, has_newer_pending)
+            select(*columns)
+            .select_from(source)
             .where(
                 outbox.c.status == _PENDING,
                 or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now),
@@ -123,7 +156,7 @@ class SqlOutboxRepository(SqlRepository):
         )
         rows = list(await self._session.execute(stmt))
         self.left_behind = any(row.left_behind for row in rows)
-        return [outbox_from_row(row) for row in rows]
+        return [_split(row._mapping, with_context) for row in rows]
 
     async def settle(self, item: OutboxItem, owner: str) -> bool:
         assert item.id is not None, "settle() needs a stored outbox item"

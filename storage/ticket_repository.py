@@ -61,7 +61,10 @@ class SqlTicketRepository(SqlRepository):
         return await self._one(select(tickets).where(tickets.c.id == ticket_id))
 
     async def get_for_update(self, ticket_id: int) -> Ticket | None:
-        # SQLite renders no FOR UPDATE; BEGIN IMMEDIATE already serializes writers there.
+        # SQLite renders no FOR UPDATE; BEGIN IMMEDIATE already serializes writers there, so
+        # a ticket this transaction has read is current: no second round trip for it
+        if self._dialect == "sqlite" and (seen := self._seen.get(ticket_id)) is not None:
+            return ticket_from_row({**seen, "id": ticket_id})
         return await self._one(select(tickets).where(tickets.c.id == ticket_id).with_for_update())
 
     async def save(self, ticket: Ticket) -> None:

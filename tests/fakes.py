@@ -282,6 +282,12 @@ class Outbox(_Repo):
                 due.append(copy.copy(item))
         return due[:limit]
 
+    async def claim_with_context(self, now: datetime, limit: int = 50, targets: Collection[Target] | None = None,
+                                 ) -> list[tuple[OutboxItem, Ticket | None, Message | None]]:
+        return [(item, copy.copy(self.s.tickets.get(item.ticket_id)) if item.ticket_id else None,
+                 copy.copy(self.s.messages.get(item.message_id)) if item.message_id else None)
+                for item in await self.claim_due(now, limit, targets)]
+
     async def next_due_at(self, targets: Collection[Target] | None = None) -> datetime | None:
         # as in SQL: a pending row never tried is due since it was created
         times = [i.next_attempt_at or i.created_at for i in self.s.outbox.values()

@@ -90,6 +90,11 @@ async def test_a_customer_message_is_stored_leased_and_settled_in_three_transact
     [ticket_write] = writes(t, "tickets")
     assert ticket_write.split(" WHERE")[0].split("=")[0] == "UPDATE tickets SET last_customer_message_at"
     assert all("payload" not in s for s in writes(t, "outbox"))
+    # the lease reads the row's ticket and message in its claim, not one by one; on SQLite
+    # (BEGIN IMMEDIATE) the ticket read once in the store transaction is not read again to lock it
+    assert not [s for s in t.statements if s.startswith("SELECT messages.")]
+    ticket_reads = [s for s in t.statements if s.startswith("SELECT tickets.")]
+    assert len(ticket_reads) == (1 if t.store.engine.dialect.name == "sqlite" else 2)
     assert len(writes(t, "outbox")) == 2  # leased, settled
     assert "leased_by" in writes(t, "outbox")[-1].split(" WHERE")[1]  # settled only while the lease is ours
 
