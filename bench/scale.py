@@ -25,6 +25,7 @@ from pathlib import Path
 from bench.relay import Relay, prepare, relay_timings
 from bench.sweep import DEFAULT_PG, scratch_postgres
 from bot.clock import ManualClock
+from bot.commands import Staff
 from bot.desk import Desk
 from bot.queries import staff_open_tickets, staff_stats
 from storage.engine import make_engine
@@ -118,10 +119,11 @@ async def run(db: str, args: argparse.Namespace) -> None:
                   f"(x{ratio:.2f} the empty one; target <= {RELAY_RATIO_TARGET}: {verdict})", flush=True)
             await empty.store.engine.dispose()
             staff_desk = Desk(full.desk.uow, ManualClock(NOW), full.desk.policy, full.desk.licences)
+            viewer = Staff(STAFF[1], "Bob")  # the default desk scope: every channel
             views: dict[str, Callable[[], Awaitable[str]]] = {
-                "/tickets": lambda: staff_open_tickets(staff_desk),
-                "/tickets mine": lambda: staff_open_tickets(staff_desk, assignee=STAFF[1]),
-                "/tickets stats": lambda: staff_stats(staff_desk),
+                "/tickets": lambda: staff_open_tickets(staff_desk, viewer),
+                "/tickets mine": lambda: staff_open_tickets(staff_desk, viewer, assignee=STAFF[1]),
+                "/tickets stats": lambda: staff_stats(staff_desk, viewer),
             }
             for name, view in views.items():
                 ms, chars = await timed(view, args.runs)
