@@ -31,7 +31,7 @@ from bot.queries import staff_open_tickets, staff_stats
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from supportbot.timers_wiring import start_scheduler
-from tests.scale_seed import NOW, STAFF, seed
+from tests.scale_seed import NOW, PRODUCTS, STAFF, seed
 
 VIEW_TARGET_MS, RELAY_RATIO_TARGET, IDLE_TARGET = 50.0, 1.2, 0.01
 
@@ -119,7 +119,8 @@ async def run(db: str, args: argparse.Namespace) -> None:
                   f"(x{ratio:.2f} the empty one; target <= {RELAY_RATIO_TARGET}: {verdict})", flush=True)
             await empty.store.engine.dispose()
             staff_desk = Desk(full.desk.uow, ManualClock(NOW), full.desk.policy, full.desk.licences)
-            viewer = Staff(STAFF[1], "Bob")  # the default desk scope: every channel
+            # a member of every product's channel: under the default "product" scope, sees every ticket
+            viewer = Staff(STAFF[1], "Bob", frozenset(f"support-{p}" for p in PRODUCTS))
             views: dict[str, Callable[[], Awaitable[str]]] = {
                 "/tickets": lambda: staff_open_tickets(staff_desk, viewer),
                 "/tickets mine": lambda: staff_open_tickets(staff_desk, viewer, assignee=STAFF[1]),
