@@ -31,14 +31,19 @@ async def reading_desk(settings: Settings, clock: Clock | None = None) -> AsyncI
         await store.engine.dispose()
 
 
-def write_output(data: bytes, output: str | None, out: TextIO) -> None:
-    """To the file named, else to standard output (text)."""
-    if output is None:
-        out.write(data.decode("utf-8"))
-        out.flush()
-    else:
-        Path(output).write_bytes(data)
-        print(f"wrote {output}", file=sys.stderr)
+def write_output(data: bytes, output: str | None, out: TextIO) -> int:
+    """To the file named, else to standard output (text); the command's exit status."""
+    try:
+        if output is None:
+            out.write(data.decode("utf-8"))
+            out.flush()
+        else:
+            Path(output).write_bytes(data)
+            print(f"wrote {output}", file=sys.stderr)
+    except OSError as exc:
+        print(f"supportbot: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 async def transcript_command(settings: Settings, number: int, fmt: str, customer: bool, output: str | None,
@@ -52,12 +57,7 @@ async def transcript_command(settings: Settings, number: int, fmt: str, customer
         except Refusal:
             print(f"supportbot: there is no ticket #{number}.", file=sys.stderr)
             return 1
-    try:
-        write_output(data, output, out)
-    except OSError as exc:
-        print(f"supportbot: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    return 0
+    return write_output(data, output, out)
 
 
 async def report_command(settings: Settings, fmt: str, since: str | None, until: str | None, output: str | None,
@@ -81,9 +81,4 @@ async def report_command(settings: Settings, fmt: str, since: str | None, until:
         data = report_chart(cal, report)
     else:
         data = (report_csv(report) if fmt == "csv" else report_text(cal, report) + "\n").encode("utf-8")
-    try:
-        write_output(data, output, out)
-    except OSError as exc:
-        print(f"supportbot: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    return 0
+    return write_output(data, output, out)
