@@ -23,6 +23,17 @@ def replies_in(rig: Rig, channel: int) -> list[str]:
     return [c.body.get("content") or "" for c in rig.fake.posts_in(channel)]
 
 
+async def alices_ticket_thread(rig: Rig) -> int:
+    """Alice links, opens a ticket, and its Discord thread exists in the client's cache."""
+    await link_core(rig, ALICE, "alice@example.com", "SEO-ALICE")
+    await open_ticket(rig, ALICE)
+    [number] = rig.store.state.tickets
+    await rig.dispatcher.run_once()
+    thread = int(rig.store.state.tickets[number].customer_thread_ref or 0)
+    await eventually(lambda: rig.client.get_channel(thread))
+    return thread
+
+
 async def test_a_message_written_before_the_first_post_arrived_is_kept(rig: Rig) -> None:
     """2a: the thread is recorded as soon as it exists; the summary's post failing must not lose
     what the customer writes meanwhile, and the retry reuses the same thread."""
@@ -60,12 +71,7 @@ async def test_a_message_in_a_thread_that_is_no_ticket_is_answered(rig: Rig) -> 
 
 
 async def test_someone_else_in_a_ticket_thread_is_told_nothing_was_sent(rig: Rig) -> None:
-    await link_core(rig, ALICE, "alice@example.com", "SEO-ALICE")
-    await open_ticket(rig, ALICE)
-    [number] = rig.store.state.tickets
-    await rig.dispatcher.run_once()
-    thread = int(rig.store.state.tickets[number].customer_thread_ref or 0)
-    await eventually(lambda: rig.client.get_channel(thread))
+    thread = await alices_ticket_thread(rig)
     before = len(replies_in(rig, thread))
     await rig.fake.dispatch("MESSAGE_CREATE", p.message(p.snowflake(), thread, CAROL, "me too!"))
     await eventually(lambda: len(replies_in(rig, thread)) > before)
@@ -79,12 +85,7 @@ async def test_a_failure_while_storing_is_told_to_the_sender(rig: Rig, monkeypat
         raise RuntimeError("database refused the text")
 
     monkeypatch.setattr("adapters.discord.client.customer_post", broken)
-    await link_core(rig, ALICE, "alice@example.com", "SEO-ALICE")
-    await open_ticket(rig, ALICE)
-    [number] = rig.store.state.tickets
-    await rig.dispatcher.run_once()
-    thread = int(rig.store.state.tickets[number].customer_thread_ref or 0)
-    await eventually(lambda: rig.client.get_channel(thread))
+    thread = await alices_ticket_thread(rig)
     before = len(replies_in(rig, thread))
     await rig.fake.dispatch("MESSAGE_CREATE", p.message(p.snowflake(), thread, ALICE, "with \x00 inside"))
     await eventually(lambda: len(replies_in(rig, thread)) > before)
