@@ -85,7 +85,7 @@ async def run(args: argparse.Namespace, folder: str) -> None:
         await link_account(desk, link(ALICE, "alice@example.com", "KEY-0"))
         staff: Any = slack.port if args.lanes else OneLane(slack.port)
         dispatcher = Dispatcher(store.uow, desk.clock, {Target.STAFF: staff, Target.CUSTOMER: RecordingPort("c")},
-                                wake=store.wake)
+                                wake=store.wake, new_rows=store.new_rows)
         slack.port.pacer = ChannelPacer.unpaced()  # the cards go out before the burst, unpaced
         numbers = [(await open_ticket(desk, form(ALICE, product=PRODUCTS[i % args.channels],
                                                  subject=f"Burst ticket {i}"))).number for i in range(args.tickets)]

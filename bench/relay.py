@@ -1,11 +1,13 @@
-"""How long a customer message takes from the adapter's call to the staff platform port:
-stored with its outbox row (one commit), leased, delivered, settled. SQLite by default.
+"""How long a customer message takes from the adapter's call to the staff platform: stored with
+its outbox row (one commit), leased, delivered, settled; and, in the same run, the floor: one bare
+chat.postMessage plus one durable commit of a tiny row on the same database. SQLite by default.
 
     python -m bench.relay [--messages 500] [--url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
 
 On PostgreSQL it works in a scratch database created on that server and dropped afterwards.
-
-The port is an in-process recorder, so the figure is the core's and the database's cost alone.
+The relay delivers through the real Slack port and the floor posts through a real slack_sdk
+AsyncWebClient, both to the local fake Slack (tests/slack/fake_slack.py), in alternating
+blocks so a busy machine weighs on both alike; it prints relay/floor (target <= 2.5).
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ import statistics
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Column, Integer, MetaData, String, Table, event
 
+from adapters.slack.pacing import ChannelPacer
+from adapters.slack.runner import build_slack
 from bench.sweep import scratch_postgres
 from bot.accounts import link_account
 from bot.calendar import BusinessCalendar
@@ -32,16 +37,25 @@ from bot.domain import Licence, Target
 from bot.licences import StoredLicences
 from bot.opening import open_ticket
 from bot.outbox import Dispatcher
+from bot.ports import DeliveryPort
 from storage.migrate import upgrade
 from supportbot.bootstrap import Store, open_store
 from supportbot.clock import SystemClock
 from tests.core_helpers import ALICE, form, link, make_policy
 from tests.fakes import RecordingPort
+from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
+
+RATIO_TARGET = 2.5
+
+_floor_metadata = MetaData()
+# the floor's tiny row: not part of the schema, created in the bench's own database only
+FLOOR_ROWS = Table("bench_floor", _floor_metadata, Column("id", Integer, primary_key=True),
+                   Column("body", String(40)))
 
 
 @dataclass
 class Relay:
-    """A desk with one open ticket and a dispatcher over in-process recorders, on a store."""
+    """A desk with one open ticket and a dispatcher over a staff port, on a store."""
 
     store: Store
     desk: Desk
@@ -49,9 +63,19 @@ class Relay:
     port: RecordingPort
     statements: int = 0
     transactions: int = 0
+    # how many staff posts were delivered so far (the recorder's, or the fake Slack's)
+    posts: Callable[[], int] = field(default=lambda: 0)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for close in self.closers:
+            await close()
+        await self.store.engine.dispose()
 
 
-async def prepare(url: str, migrate: bool = True) -> Relay:
+async def prepare(url: str, migrate: bool = True, slack: FakeSlack | None = None) -> Relay:
+    """With `slack`, the staff side is the real Slack port posting to that fake (unpaced:
+    the floor is not paced either); without, an in-process recorder."""
     if migrate:
         await upgrade(url)
     store = await open_store(url, migrate=False)
@@ -65,11 +89,19 @@ async def prepare(url: str, migrate: bool = True) -> Relay:
         await uow.commit()
     await link_account(desk, link())
     await open_ticket(desk, form())
-    port = RecordingPort("s")
-    dispatcher = Dispatcher(store.uow, desk.clock, {Target.STAFF: port, Target.CUSTOMER: RecordingPort("c")},
-                            wake=store.wake)
+    recorder = RecordingPort("s")
+    staff: DeliveryPort = recorder
+    closers: list[Callable[[], Awaitable[None]]] = []
+    posts: Callable[[], int] = lambda: sum(1 for d in recorder.delivered if d.action == "post")  # noqa: E731
+    if slack is not None:
+        parts = build_slack(desk, token=BOT_TOKEN, api_url=slack.api_url)
+        parts.port.pacer = ChannelPacer.unpaced()
+        staff, posts = parts.port, lambda: len(slack.called("chat.postMessage"))
+        closers.append(parts.close)
+    dispatcher = Dispatcher(store.uow, desk.clock, {Target.STAFF: staff, Target.CUSTOMER: RecordingPort("c")},
+                            wake=store.wake, new_rows=store.new_rows)
     await dispatcher.run_once()
-    relay = Relay(store, desk, dispatcher, port)
+    relay = Relay(store, desk, dispatcher, recorder, posts=posts, closers=closers)
     sync_engine = store.engine.sync_engine
 
     @event.listens_for(sync_engine, "before_cursor_execute")
@@ -85,30 +117,81 @@ async def prepare(url: str, migrate: bool = True) -> Relay:
 
 async def relay_timings(relay: Relay, messages: int, tag: str = "bench") -> list[float]:
     """Milliseconds per customer message: stored with its outbox row, leased, delivered, settled."""
-    before = sum(1 for d in relay.port.delivered if d.action == "post")
+    before = relay.posts()
     timings = []
     for i in range(messages):
         started = time.perf_counter()
         await customer_post(relay.desk, CustomerPost(ALICE, f"{tag}-{i}", f"message {i}"))
         await relay.dispatcher.run_once()
         timings.append((time.perf_counter() - started) * 1000)
-    assert sum(1 for d in relay.port.delivered if d.action == "post") - before == messages
+    assert relay.posts() - before == messages
     return timings
 
 
-async def measure(url: str, messages: int) -> tuple[list[float], float, float]:
-    """(timings, statements per message, transactions per message)."""
-    relay = await prepare(url)
+@dataclass
+class Floor:
+    """The least a relay can cost: one bare chat.postMessage and one durable commit."""
+
+    relay: Relay
+    slack: FakeSlack
+    client: Any = None
+    channel: str = "C0SEO"
+
+    async def start(self) -> Floor:
+        import aiohttp
+
+        from adapters.slack.client import make_client
+
+        async with self.relay.store.engine.begin() as connection:
+            await connection.run_sync(_floor_metadata.create_all)
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        self.client = make_client(BOT_TOKEN, self.slack.api_url, session=session)  # pooled, like the bot's
+        self.relay.closers.insert(0, session.close)
+        return self
+
+    async def timings(self, messages: int, tag: str = "floor") -> list[float]:
+        timings = []
+        for i in range(messages):
+            started = time.perf_counter()
+            await self.client.chat_postMessage(channel=self.channel, text=f"{tag} {i}")
+            async with self.relay.store.engine.begin() as connection:
+                await connection.execute(FLOOR_ROWS.insert().values(body=f"{tag} {i}"))
+            timings.append((time.perf_counter() - started) * 1000)
+        return timings
+
+
+@dataclass
+class Measured:
+    relay: list[float]
+    floor: list[float]
+    statements: float
+    transactions: float
+
+
+async def measure(url: str, messages: int, block: int = 25) -> Measured:
+    slack = await FakeSlack().start()
+    relay = await prepare(url, slack=slack)
     try:
-        statements, transactions = relay.statements, relay.transactions
-        timings = await relay_timings(relay, messages)
-        return (timings, (relay.statements - statements) / messages,
-                (relay.transactions - transactions) / messages)
+        floor = await Floor(relay, slack).start()
+        await relay_timings(relay, 10, "warm")
+        await floor.timings(10, "warm")
+        on_relay: list[float] = []
+        on_floor: list[float] = []
+        statements = transactions = 0
+        for start in range(0, messages, block):
+            size = min(block, messages - start)
+            s, t = relay.statements, relay.transactions
+            on_relay += await relay_timings(relay, size, f"b{start}")
+            statements += relay.statements - s
+            transactions += relay.transactions - t
+            on_floor += await floor.timings(size, f"b{start}")
+        return Measured(on_relay, on_floor, statements / messages, transactions / messages)
     finally:
-        await relay.store.engine.dispose()
+        await relay.close()
+        await slack.stop()
 
 
-async def on_scratch(url: str, messages: int) -> tuple[list[float], float, float]:
+async def on_scratch(url: str, messages: int) -> Measured:
     if not url.startswith("postgresql"):
         return await measure(url, messages)
     name = f"bench_relay_{uuid.uuid4().hex[:8]}"
@@ -119,6 +202,12 @@ async def on_scratch(url: str, messages: int) -> tuple[list[float], float, float
         await scratch_postgres(url, False, name)
 
 
+def summary(timings: list[float]) -> str:
+    ordered = sorted(timings)
+    return (f"median {statistics.median(ordered):.2f} ms, p95 {ordered[int(len(ordered) * 0.95)]:.2f} ms, "
+            f"max {ordered[-1]:.2f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=500)
@@ -126,11 +215,14 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url or f"sqlite+aiosqlite:///{tmp}/relay.db"
-        timings, statements, transactions = asyncio.run(on_scratch(url, args.messages))
-    timings.sort()
-    print(f"relay of {args.messages} customer messages ({url.split(':')[0]}): "
-          f"median {statistics.median(timings):.2f} ms, p95 {timings[int(len(timings) * 0.95)]:.2f} ms, "
-          f"max {timings[-1]:.2f} ms; {statements:.1f} statements in {transactions:.1f} transactions a message")
+        result = asyncio.run(on_scratch(url, args.messages))
+    ratio = statistics.median(result.relay) / statistics.median(result.floor)
+    verdict = "ok" if ratio <= RATIO_TARGET else "OVER TARGET"
+    print(f"{args.messages} customer messages ({url.split(':')[0]}), relay and floor in alternating blocks:")
+    print(f"  relay: {summary(result.relay)}; "
+          f"{result.statements:.1f} statements in {result.transactions:.1f} transactions a message")
+    print(f"  floor: {summary(result.floor)} (one bare chat.postMessage + one durable commit)")
+    print(f"  relay/floor (medians): x{ratio:.2f} (target <= {RATIO_TARGET}: {verdict})")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from bot.commands import CustomerPost, Edit, StaffPost
 from bot.customer_tickets import the_only_one
 from bot.desk import Desk
 from bot.domain import Message, MessageKind, Target, Ticket, TicketStatus
-from bot.effects import audit, emit
+from bot.effects import audit, card_fields, emit
 from bot.errors import Refusal
 from bot.notes import NoteKind, classify
 from bot.ports import UnitOfWork
@@ -82,11 +82,12 @@ async def customer_post(desk: Desk, cmd: CustomerPost) -> Text | None:
         if kinds:
             await _replace_redacted(uow, ticket, message, kinds, now)
         ticket.last_customer_message_at = now
+        # the message first: staff read it before the card is redrawn (rows of a ticket go in order)
+        await emit(uow, now, Target.STAFF, "post", ticket, message)
         if ticket.status is TicketStatus.AWAITING_CUSTOMER:
             deadlines.await_staff(ticket, now, desk.policy)
             await emit(uow, now, Target.STAFF, "card_update", ticket)
         await uow.tickets.save(ticket)
-        await emit(uow, now, Target.STAFF, "post", ticket, message)
         await tell_if_closed_now(uow, desk, ticket, now)
         await uow.commit()
     return None
@@ -134,9 +135,11 @@ async def staff_post(desk: Desk, cmd: StaffPost) -> Text | None:
                 "staff": cmd.staff.display_name, "name": snippet, "text": body}))
         if not is_note:
             await emit(uow, now, Target.CUSTOMER, "post", ticket, message)
+            card = card_fields(ticket)
             deadlines.await_customer(ticket, now, desk.policy)
             await uow.tickets.save(ticket)
-            await emit(uow, now, Target.STAFF, "card_update", ticket)
+            if card_fields(ticket) != card:  # a second answer in a row leaves the card as it was
+                await emit(uow, now, Target.STAFF, "card_update", ticket)
             if desk.policy.dm_on_answer:
                 await emit(uow, now, Target.CUSTOMER, "dm", ticket, text=Text("answer_dm", {"number": ticket.number}))
             if desk.mail_enabled and desk.policy.email_on_answer:

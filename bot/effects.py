@@ -51,6 +51,13 @@ from bot.texts import Text
 #                e-mail's Message-ID
 
 
+def card_fields(ticket: Ticket) -> tuple[Any, ...]:
+    """What a ticket's card shows that a conversation can change: a card_update is worth a
+    platform call only when one of these did (bot/conversation.py)."""
+    return (ticket.status, ticket.assignee, ticket.sla_due_at, ticket.overdue_since, ticket.close_reason,
+            ticket.licence_expires_at, ticket.subject, ticket.product)
+
+
 async def emit(
     uow: UnitOfWork,
     now: datetime,

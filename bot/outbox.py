@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 from bot.domain import Message, MessageKind, OutboxItem, OutboxStatus, Target
 from bot.effects import emit
 from bot.lanes import in_lanes
+from bot.new_rows import NewRows, in_dispatcher
 from bot.ports import Clock, Delivery, DeliveryPort, RetryLater, Undeliverable, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,17 @@ TICKET_REFS = {(Target.CUSTOMER, "open_thread"): "customer_thread_ref", (Target.
 DELIVERED, FAILING = "white_check_mark", "hourglass_flowing_sand"
 
 
+@contextlib.asynccontextmanager
+async def own_commits() -> AsyncIterator[None]:
+    """Commits made inside are the dispatcher's own: what they add (a reaction to a delivered
+    answer) it leases in the same pass (`_queued`), so they wake nobody."""
+    token = in_dispatcher.set(True)
+    try:
+        yield
+    finally:
+        in_dispatcher.reset(token)
+
+
 def backoff(attempts: int, retry_after: float | None) -> timedelta:
     if retry_after is not None:
         return timedelta(seconds=max(retry_after, 1.0))  # never 0: a row must not spin
@@ -43,8 +55,11 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
 class Dispatcher:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ports: dict[Target, DeliveryPort],
                  wake: asyncio.Event | None = None, parallel: bool = True, owner: str = "local",
-                 owner_is_dead: Callable[[str], bool] = lambda owner: False) -> None:
+                 owner_is_dead: Callable[[str], bool] = lambda owner: False,
+                 new_rows: NewRows | None = None) -> None:
         self.uow, self.clock, self.ports = uow, clock, ports
+        # which targets other tasks' commits added rows for: a pass leases only those
+        self.new_rows = new_rows
         # who holds a lease (supportbot/process_identity.py), and whether a holder is known dead
         self.owner, self.owner_is_dead = owner, owner_is_dead
         # platforms served side by side; the console turns it off for a transcript in a fixed order
@@ -53,6 +68,7 @@ class Dispatcher:
         self.wake = wake or asyncio.Event()
         self._stopping = False
         self._queued: set[Target] = set()  # targets this pass's settles queued rows for
+        self._left_behind: set[Target] = set()  # targets whose last lease left rows behind its rows
 
     def stop(self) -> None:
         """Finish the delivery in hand, then leave run_forever (a clean shutdown)."""
@@ -62,19 +78,19 @@ class Dispatcher:
     async def _lease(self, limit: int, target: Target) -> list[Delivery]:
         """Lease due rows and load what their delivery needs, in one short transaction."""
         now = self.clock.now()
-        async with self.uow() as uow:
-            items = await uow.outbox.claim_due(now, limit, targets=[target])
-            if not items:
-                return []  # no commit: it would wake the dispatcher again, forever
+        async with self.uow() as uow, own_commits():
+            claimed = await uow.outbox.claim_with_context(now, limit, targets=[target])
+            if not claimed:
+                return []  # nothing to commit
+            if uow.outbox.left_behind:
+                self._left_behind.add(target)
             deliveries = []
-            for item in items:
+            for item, ticket, message in claimed:
                 assert item.id is not None
                 item.attempts += 1
                 interrupted = item.leased_by is not None  # leased before and never settled
                 item.next_attempt_at, item.leased_by = now + LEASE, self.owner
-                await uow.outbox.save(item)
-                ticket = await uow.tickets.get(item.ticket_id) if item.ticket_id else None
-                message = await uow.messages.get(item.message_id) if item.message_id else None
+                await uow.outbox.lease(item)
                 deliveries.append(Delivery(item.id, item.action, item.payload, ticket, message, item, interrupted))
             await uow.commit()
         return deliveries
@@ -100,7 +116,7 @@ class Dispatcher:
         now = self.clock.now()
         relayed_answer = (message is not None and message.kind is MessageKind.STAFF
                           and item.target is Target.CUSTOMER and item.action == "post")
-        async with self.uow() as uow:
+        async with self.uow() as uow, own_commits():
             if error is None:
                 item.status, item.delivered_at, item.ref, item.last_error = OutboxStatus.DELIVERED, now, ref, None
                 await self._record_ref(uow, item, ref)
@@ -160,23 +176,31 @@ class Dispatcher:
         if item.message_id and item.action == "post":
             await uow.messages.set_ref(item.message_id, "customer" if item.target is Target.CUSTOMER else "staff", ref)
 
-    async def run_once(self, limit: int = 50) -> int:
+    async def run_once(self, limit: int = 50, everywhere: bool = False) -> int:
         """Deliver what is due now, until nothing is; returns how many rows were attempted.
         Each platform is served by its own loop, so Slack's pacing (a post a second per
-        channel) or an outage never holds back Discord, and the other way round."""
+        channel) or an outage never holds back Discord, and the other way round. Only the
+        platforms that got new rows are looked at when that is known (`new_rows`), unless
+        `everywhere` (rows that came due by time, not by a commit)."""
         total = 0
-        targets = list(self.ports)
+        hinted = self.new_rows.take() if self.new_rows is not None else None  # taken: this pass looks
+        if everywhere:
+            hinted = None
+        targets = [t for t in self.ports if hinted is None or t in hinted]
         while targets:
             self._queued.clear()
+            self._left_behind.clear()
             if self.parallel:
+                # the customer's side leases first: a staff answer reaches the customer before the
+                # card is redrawn (on SQLite the leases take turns)
+                targets.sort(key=lambda t: t is not Target.CUSTOMER)
                 counts = await asyncio.gather(*(self._run_target(t, limit) for t in targets))
             else:
                 counts = [await self._run_target(t, limit) for t in targets]
             total += sum(counts)
-            # look again where rows may be waiting: behind what was just delivered (the next of
-            # a ticket), and where deliveries queued more (reactions to delivered answers)
-            busy = {t for t, n in zip(targets, counts, strict=True) if n}
-            targets = [t for t in self.ports if t in busy or t in self._queued]
+            # look again where rows are waiting: behind what was just delivered (the next of a
+            # ticket), and where deliveries queued more (reactions to delivered answers)
+            targets = [t for t in self.ports if t in self._left_behind or t in self._queued]
         return total
 
     async def _run_target(self, target: Target, limit: int) -> int:
@@ -198,7 +222,7 @@ class Dispatcher:
                     await heartbeat
             total += len(deliveries)
             if len(deliveries) < limit:
-                break  # the batch was all there was; run_once's next pass looks again
+                break  # the batch was all there was (run_once looks again if rows wait behind it)
         return total
 
     async def run_forever(self, idle_poll: float = 5.0) -> None:
@@ -207,11 +231,13 @@ class Dispatcher:
             await self.release_stale_leases()
         except Exception:
             log.exception("releasing stale outbox leases failed; they expire by themselves")
+        woken = False  # the first pass looks everywhere
         while not self._stopping:
             self.wake.clear()
             attempted = 0
             try:
-                attempted = await self.run_once()
+                # woken by a commit: its targets; by the clock (a retry came due): everywhere
+                attempted = await self.run_once(everywhere=not woken)
                 async with self.uow() as uow:
                     due = await uow.outbox.next_due_at(targets=list(self.ports))
             except Exception:
@@ -225,5 +251,6 @@ class Dispatcher:
                 wait = max(wait, 1.0)
             try:
                 await asyncio.wait_for(self.wake.wait(), timeout=wait)
+                woken = True
             except TimeoutError:
-                pass
+                woken = False

@@ -167,9 +167,18 @@ class MessageRepository(Protocol):
 
 
 class OutboxRepository(Protocol):
+    # after claim_due: whether a claimed row has a newer pending row of its ticket and target
+    # waiting behind it (due once the claimed one is delivered: the dispatcher looks again)
+    left_behind: bool
+
     async def add(self, item: OutboxItem) -> OutboxItem: ...
     async def get(self, item_id: int) -> OutboxItem | None: ...
     async def save(self, item: OutboxItem) -> None: ...
+    async def lease(self, item: OutboxItem) -> None:
+        """Write a claimed row's delivery state (attempts, next_attempt_at, leased_by) and nothing
+        else: what a row asks for (target, action, payload) never changes after it is added."""
+        ...
+
     async def claim_due(self, now: datetime, limit: int = 50,
                         targets: Collection[Target] | None = None) -> list[OutboxItem]:
         """Pending rows whose next_attempt_at is null or <= now, oldest first, and only the
@@ -177,6 +186,11 @@ class OutboxRepository(Protocol):
         destination, so a Slack outage does not hold back Discord), locked for this
         transaction (FOR UPDATE SKIP LOCKED on PostgreSQL). With `targets`, only rows for
         those (a process serving Slack only leaves Discord's rows to the process that can)."""
+        ...
+
+    async def claim_with_context(self, now: datetime, limit: int = 50, targets: Collection[Target] | None = None,
+                                 ) -> list[tuple[OutboxItem, Ticket | None, Message | None]]:
+        """claim_due, each row with its ticket and message as they are now (one round trip)."""
         ...
 
     async def settle(self, item: OutboxItem, owner: str) -> bool:

@@ -280,5 +280,5 @@ access_grants = Table(
 
 
 def row_dict(row: Any) -> dict[str, Any]:
-    """A result row as a plain dict keyed by column name."""
-    return dict(row._mapping)
+    """A result row (or a dict already split out of a wider row) as a plain dict keyed by column name."""
+    return dict(row) if isinstance(row, dict) else dict(row._mapping)

@@ -7,16 +7,44 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnClause, String, exists, func, literal_column, or_, select, text, update
+from sqlalchemy import (
+    ColumnClause,
+    String,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 
-from bot.domain import OutboxItem, OutboxStatus, Target
-from storage.models import UTCDateTime, outbox, row_dict
-from storage.repositories import SqlRepository
+from bot.domain import Message, OutboxItem, OutboxStatus, Target, Ticket
+from storage.models import UTCDateTime, messages, outbox, row_dict, tickets
+from storage.repositories import SqlRepository, message_from_row
+from storage.ticket_repository import ticket_from_row
 
 OUTBOX_CHANNEL = "supportbot_outbox"
 
 # Inline literal rather than a bind parameter: lets the planner match the status index.
 _PENDING: ColumnClause[str] = literal_column(f"'{OutboxStatus.PENDING.value}'", String())
+
+
+# What delivery changes on a row; the rest (target, action, payload, links) is fixed at insert,
+# so writes after it are narrow: no payload JSON sent again, and one prebuilt statement each.
+_STATE = ("status", "attempts", "next_attempt_at", "delivered_at", "ref", "last_error", "leased_by")
+_SAVE = update(outbox).where(outbox.c.id == bindparam("row_id")).values(
+    {name: bindparam(name) for name in _STATE})
+# settle: only while `owner` holds the lease; attempts was counted when the row was leased
+_SETTLE = update(outbox).where(outbox.c.id == bindparam("row_id"), outbox.c.leased_by == bindparam("owner")).values(
+    {name: bindparam(name) for name in _STATE if name != "attempts"})
+
+
+def _state(item: OutboxItem) -> dict[str, Any]:
+    return {"row_id": item.id, "status": item.status.value, "attempts": item.attempts,
+            "next_attempt_at": item.next_attempt_at, "delivered_at": item.delivered_at, "ref": item.ref,
+            "last_error": item.last_error, "leased_by": item.leased_by}
 
 
 def outbox_values(item: OutboxItem) -> dict[str, Any]:
@@ -29,18 +57,43 @@ def outbox_values(item: OutboxItem) -> dict[str, Any]:
 
 def outbox_from_row(row: Any) -> OutboxItem:
     values = row_dict(row)
+    values.pop("left_behind", None)  # the claim's own column, not the row's
     values["target"] = Target(values["target"])
     values["status"] = OutboxStatus(values["status"])
     return OutboxItem(**values)
 
 
+def _split(mapping: Any, with_context: bool) -> tuple[OutboxItem, Ticket | None, Message | None]:
+    row: dict[str, Any] = {}
+    parts: dict[str, dict[str, Any]] = {"t": {}, "m": {}}
+    for key, value in mapping.items():
+        prefix, _, name = key.partition("__")
+        if name and prefix in parts:
+            parts[prefix][name] = value
+        else:
+            row[key] = value
+    item = outbox_from_row(row)
+    if not with_context:
+        return item, None, None
+    ticket = ticket_from_row(parts["t"]) if parts["t"]["id"] is not None else None
+    message = message_from_row(parts["m"]) if parts["m"]["id"] is not None else None
+    return item, ticket, message
+
+
 class SqlOutboxRepository(SqlRepository):
+    def __init__(self, session: Any) -> None:
+        super().__init__(session)
+        # the targets this transaction added rows for: the unit of work wakes the dispatcher for them
+        self.added: set[Target] = set()
+        self.left_behind = False
+
     async def add(self, item: OutboxItem) -> OutboxItem:
         stmt = outbox.insert().values(**outbox_values(item)).returning(outbox.c.id)
         item.id = (await self._session.execute(stmt)).scalar_one()
-        if self._dialect == "postgresql":
-            # delivered at commit (and once per transaction): wakes the dispatchers of other processes
+        if self._dialect == "postgresql" and not self.added:
+            # delivered at commit, once per transaction (so sent once): wakes the dispatchers of other processes
             await self._session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+        self.added.add(item.target)
         return item
 
     async def get(self, item_id: int) -> OutboxItem | None:
@@ -52,9 +105,21 @@ class SqlOutboxRepository(SqlRepository):
         stmt = update(outbox).where(outbox.c.id == item.id).values(**outbox_values(item))
         await self._session.execute(stmt)
 
+    async def lease(self, item: OutboxItem) -> None:
+        assert item.id is not None, "lease() needs a stored outbox item"
+        await self._session.execute(_SAVE, _state(item))
+
     async def claim_due(self, now: datetime, limit: int = 50,
                         targets: Collection[Target] | None = None) -> list[OutboxItem]:
-        older = outbox.alias("older")
+        return [item for item, _, _ in await self._claim(now, limit, targets, with_context=False)]
+
+    async def claim_with_context(self, now: datetime, limit: int = 50, targets: Collection[Target] | None = None,
+                                 ) -> list[tuple[OutboxItem, Ticket | None, Message | None]]:
+        return await self._claim(now, limit, targets, with_context=True)
+
+    async def _claim(self, now: datetime, limit: int, targets: Collection[Target] | None,
+                     with_context: bool) -> list[tuple[OutboxItem, Ticket | None, Message | None]]:
+        older, newer = outbox.alias("older"), outbox.alias("newer")
         # A row waits while an older row of its ticket and target is pending (due or not),
         # which keeps order per ticket and destination; rows without a ticket go independently.
         has_older_pending = exists().where(
@@ -63,8 +128,22 @@ class SqlOutboxRepository(SqlRepository):
             older.c.status == _PENDING,
             older.c.id < outbox.c.id,
         )
+        # and whether one waits behind it: then the dispatcher looks again after this batch
+        has_newer_pending = exists().where(
+            newer.c.ticket_id == outbox.c.ticket_id,
+            newer.c.target == outbox.c.target,
+            newer.c.status == _PENDING,
+            newer.c.id > outbox.c.id,
+        ).label("left_behind")
+        columns: list[Any] = [outbox, has_newer_pending]
+        source: Any = outbox
+        if with_context:  # the row's ticket and message in the same round trip (by primary key)
+            columns += [c.label(f"t__{c.name}") for c in tickets.c] + [c.label(f"m__{c.name}") for c in messages.c]
+            source = outbox.outerjoin(tickets, tickets.c.id == outbox.c.ticket_id).outerjoin(
+                messages, messages.c.id == outbox.c.message_id)
         stmt = (
-            select(outbox)
+            select(*columns)
+            .select_from(source)
             .where(
                 outbox.c.status == _PENDING,
                 or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now),
@@ -75,14 +154,15 @@ class SqlOutboxRepository(SqlRepository):
             .limit(limit)
             .with_for_update(skip_locked=True, of=outbox)
         )
-        return [outbox_from_row(r) for r in await self._session.execute(stmt)]
+        rows = list(await self._session.execute(stmt))
+        self.left_behind = any(row.left_behind for row in rows)
+        return [_split(row._mapping, with_context) for row in rows]
 
     async def settle(self, item: OutboxItem, owner: str) -> bool:
         assert item.id is not None, "settle() needs a stored outbox item"
         item.leased_by = None
-        stmt = (update(outbox).where(outbox.c.id == item.id, outbox.c.leased_by == owner)
-                .values(**outbox_values(item)))
-        return bool((await self._session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
+        result = await self._session.execute(_SETTLE, {**_state(item), "owner": owner})
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def renew(self, ids: Collection[int], owner: str, until: datetime) -> None:
         stmt = (update(outbox)

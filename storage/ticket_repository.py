@@ -44,27 +44,44 @@ def _in_channels(stmt: Select[Any], channels: Collection[str] | None) -> Select[
 
 
 class SqlTicketRepository(SqlRepository):
+    def __init__(self, session: Any) -> None:
+        super().__init__(session)
+        # each ticket's values as this transaction read or last wrote them: save() writes only
+        # what changed since (a narrow update, or none), not the whole row
+        self._seen: dict[int, dict[str, Any]] = {}
+
     async def add(self, ticket: Ticket) -> Ticket:
-        stmt = tickets.insert().values(**ticket_values(ticket)).returning(tickets.c.id)
+        values = ticket_values(ticket)
+        stmt = tickets.insert().values(**values).returning(tickets.c.id)
         ticket.id = (await self._session.execute(stmt)).scalar_one()
+        self._seen[ticket.id] = values
         return ticket
 
     async def get(self, ticket_id: int) -> Ticket | None:
         return await self._one(select(tickets).where(tickets.c.id == ticket_id))
 
     async def get_for_update(self, ticket_id: int) -> Ticket | None:
-        # SQLite renders no FOR UPDATE; BEGIN IMMEDIATE already serializes writers there.
+        # SQLite renders no FOR UPDATE; BEGIN IMMEDIATE already serializes writers there, so
+        # a ticket this transaction has read is current: no second round trip for it
+        if self._dialect == "sqlite" and (seen := self._seen.get(ticket_id)) is not None:
+            return ticket_from_row({**seen, "id": ticket_id})
         return await self._one(select(tickets).where(tickets.c.id == ticket_id).with_for_update())
 
     async def save(self, ticket: Ticket) -> None:
         assert ticket.id is not None, "save() needs a stored ticket"
-        stmt = update(tickets).where(tickets.c.id == ticket.id).values(**ticket_values(ticket))
-        await self._session.execute(stmt)
+        values = ticket_values(ticket)
+        seen = self._seen.get(ticket.id)
+        changed = values if seen is None else {k: v for k, v in values.items() if seen[k] != v}
+        if changed:
+            await self._session.execute(update(tickets).where(tickets.c.id == ticket.id).values(**changed))
+        self._seen[ticket.id] = values
 
     async def set_ref(self, ticket_id: int, column: str, ref: str) -> None:
         if column not in ("customer_thread_ref", "staff_thread_ref"):
             raise ValueError(f"not a reference column: {column!r}")
         await self._session.execute(update(tickets).where(tickets.c.id == ticket_id).values({column: ref}))
+        if (seen := self._seen.get(ticket_id)) is not None:
+            seen[column] = ref
 
     async def open_for_account(self, account_id: int) -> list[Ticket]:
         stmt = select(tickets).where(tickets.c.account_id == account_id, _IS_OPEN).order_by(tickets.c.id)
@@ -181,7 +198,12 @@ class SqlTicketRepository(SqlRepository):
 
     async def _one(self, stmt: Select[Any]) -> Ticket | None:
         row = (await self._session.execute(stmt)).first()
-        return ticket_from_row(row) if row else None
+        return self._remember(ticket_from_row(row)) if row else None
 
     async def _all(self, stmt: Select[Any]) -> list[Ticket]:
-        return [ticket_from_row(r) for r in await self._session.execute(stmt)]
+        return [self._remember(ticket_from_row(r)) for r in await self._session.execute(stmt)]
+
+    def _remember(self, ticket: Ticket) -> Ticket:
+        assert ticket.id is not None
+        self._seen[ticket.id] = ticket_values(ticket)
+        return ticket

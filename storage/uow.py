@@ -9,6 +9,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.domain import Target
 from bot.ports import (
     AccessRepository,
     AccountRepository,
@@ -47,8 +48,8 @@ _holding_turn: ContextVar[bool] = ContextVar("holding_sqlite_turn", default=Fals
 
 
 class SqlUnitOfWork:
-    """`async with uow:` opens a session; commit() commits (then calls `on_commit`);
-    leaving the block without commit rolls back."""
+    """`async with uow:` opens a session; commit() commits (then calls `on_commit` with the
+    targets of the outbox rows it added, if it added any); leaving the block without commit rolls back."""
 
     accounts: AccountRepository
     identities: IdentityRepository
@@ -67,7 +68,7 @@ class SqlUnitOfWork:
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
-        on_commit: Callable[[], None] | None = None,
+        on_commit: Callable[[set[Target]], None] | None = None,
         turn: asyncio.Lock | None = None,
     ) -> None:
         self._session_factory = session_factory
@@ -89,7 +90,7 @@ class SqlUnitOfWork:
         self.licences = SqlLicenceRepository(session)
         self.tickets = SqlTicketRepository(session)
         self.messages = SqlMessageRepository(session)
-        self.outbox = SqlOutboxRepository(session)
+        self.outbox = self._outbox = SqlOutboxRepository(session)
         self.events = SqlProcessedEventRepository(session)
         self.reminders = SqlReminderLedger(session)
         self.audit = SqlAuditRepository(session)
@@ -111,8 +112,10 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         await self._require_session().commit()
-        if self._on_commit is not None:
-            self._on_commit()
+        added = self._outbox.added
+        if self._on_commit is not None and added:
+            self._on_commit(set(added))
+        added.clear()
 
     async def rollback(self) -> None:
         await self._require_session().rollback()
@@ -125,7 +128,7 @@ class SqlUnitOfWork:
 
 def sql_uow_factory(
     session_factory: async_sessionmaker[AsyncSession],
-    on_commit: Callable[[], None] | None = None,
+    on_commit: Callable[[set[Target]], None] | None = None,
     one_at_a_time: bool = False,
 ) -> UnitOfWorkFactory:
     """`one_at_a_time` (for SQLite, which has one writer anyway): this process's transactions

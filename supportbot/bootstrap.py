@@ -17,6 +17,7 @@ from adapters.licence_http import HttpLicenceSource
 from bot.desk import Desk
 from bot.domain import Target
 from bot.licences import StoredLicences
+from bot.new_rows import NewRows
 from bot.outbox import Dispatcher
 from bot.ports import Cipher, Clock, DeliveryPort, LicenceSource, UnitOfWorkFactory
 from storage.engine import make_engine, make_session_factory
@@ -40,6 +41,7 @@ class Store:
     engine: AsyncEngine
     uow: UnitOfWorkFactory
     wake: asyncio.Event
+    new_rows: NewRows  # which targets got rows (sets `wake`)
 
 
 async def open_store(database_url: str, migrate: bool = True) -> Store:
@@ -55,8 +57,9 @@ async def open_store(database_url: str, migrate: bool = True) -> Store:
         raise DatabaseUnavailable(connect_failure(database_url, exc)) from None
     engine = make_engine(database_url)
     wake = asyncio.Event()
-    uow = sql_uow_factory(make_session_factory(engine), on_commit=wake.set, one_at_a_time=sqlite)
-    return Store(engine, uow, wake)
+    new_rows = NewRows(wake)
+    uow = sql_uow_factory(make_session_factory(engine), on_commit=new_rows.added, one_at_a_time=sqlite)
+    return Store(engine, uow, wake, new_rows)
 
 
 def licence_source(settings: Settings, uow: UnitOfWorkFactory) -> LicenceSource:
@@ -100,6 +103,7 @@ class Runtime:
         ports = metered_ports(ports, self.metrics, self.desk.clock)
         me = process_identity()
         self.dispatcher = Dispatcher(self.desk.uow, self.desk.clock, ports, wake=self.store.wake, parallel=parallel,
+                                     new_rows=self.store.new_rows,
                                      owner=me, owner_is_dead=dead_on_this_host(me))
         return self.dispatcher
 
@@ -120,7 +124,7 @@ class Runtime:
     async def run_background(self) -> None:
         """Deliver continuously, woken by this process's commits and (PostgreSQL) other processes'."""
         assert self.dispatcher is not None
-        stop_listening = await listen_for_outbox(self.store.engine, self.store.wake.set)
+        stop_listening = await listen_for_outbox(self.store.engine, self.store.new_rows.anywhere)
         if stop_listening is not None:
             self.closers.append(stop_listening)
         self.dispatcher_task = asyncio.create_task(self.dispatcher.run_forever(), name="outbox")

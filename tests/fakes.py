@@ -225,6 +225,8 @@ class Messages(_Repo):
 
 
 class Outbox(_Repo):
+    left_behind = False
+
     async def add(self, item: OutboxItem) -> OutboxItem:
         item.id = self.s.new_id()
         self.s.outbox[item.id] = copy.copy(item)
@@ -235,6 +237,9 @@ class Outbox(_Repo):
 
     async def save(self, item: OutboxItem) -> None:
         self.s.outbox[item.id] = copy.copy(item)  # type: ignore[index]
+
+    async def lease(self, item: OutboxItem) -> None:
+        await self.save(item)
 
     async def settle(self, item: OutboxItem, owner: str) -> bool:
         held = self.s.outbox.get(item.id)  # type: ignore[arg-type]
@@ -266,14 +271,22 @@ class Outbox(_Repo):
                           and (targets is None or i.target in targets)), key=lambda i: i.id or 0)
         seen: set[tuple[int, str]] = set()
         due = []
+        self.left_behind = False
         for item in pending:
             if item.ticket_id is not None:
                 if (item.ticket_id, item.target) in seen:
+                    self.left_behind = True
                     continue
                 seen.add((item.ticket_id, item.target))
             if item.next_attempt_at is None or item.next_attempt_at <= now:
                 due.append(copy.copy(item))
         return due[:limit]
+
+    async def claim_with_context(self, now: datetime, limit: int = 50, targets: Collection[Target] | None = None,
+                                 ) -> list[tuple[OutboxItem, Ticket | None, Message | None]]:
+        return [(item, copy.copy(self.s.tickets.get(item.ticket_id)) if item.ticket_id else None,
+                 copy.copy(self.s.messages.get(item.message_id)) if item.message_id else None)
+                for item in await self.claim_due(now, limit, targets)]
 
     async def next_due_at(self, targets: Collection[Target] | None = None) -> datetime | None:
         # as in SQL: a pending row never tried is due since it was created

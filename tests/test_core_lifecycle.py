@@ -44,8 +44,19 @@ async def test_answer_and_reply_move_the_ticket_between_waiting_states():
     t = ticket(desk, n)
     assert t.status is TicketStatus.AWAITING_STAFF and t.autoclose_at is None and t.sla_due_at is not None
     assert t.period == 3
-    assert outbox(desk)[-4:] == [("customer", "post"), ("staff", "card_update"), ("staff", "card_update"),
-                                 ("staff", "post")]
+    assert outbox(desk)[-4:] == [("customer", "post"), ("staff", "card_update"), ("staff", "post"),
+                                 ("staff", "card_update")]  # the customer's message before the redrawn card
+
+
+async def test_the_card_is_updated_when_an_answer_changes_it_only():
+    """Issue 13: a second answer in a row leaves the card as it was, so no card_update call."""
+    desk, n = await opened_desk()
+    await staff_post(desk, StaffPost(BOB, "ev1", "Please clear the cache.", "ts1", ticket_number=n))
+    assert outbox(desk)[-2:] == [("customer", "post"), ("staff", "card_update")]  # awaiting staff -> customer
+    desk.clock.advance(minutes=5)
+    await staff_post(desk, StaffPost(BOB, "ev2", "And reindex, please.", "ts2", ticket_number=n))
+    assert outbox(desk)[-2:] == [("staff", "card_update"), ("customer", "post")]
+    assert ticket(desk, n).waiting_since == desk.clock.now()  # the waiting clocks did restart
 
 
 async def test_a_note_is_stored_but_never_relayed():

@@ -84,7 +84,8 @@ async def test_a_process_serving_one_platform_leaves_the_others_rows_waiting(uow
         await staff_post(desk, StaffPost(BOB, f"e{i}", f"Answer {i}", f"ts{i}", ticket_number=n))
     staff_only = RecordingPort("s")
     await Dispatcher(uow_factory, desk.clock, {Target.STAFF: staff_only}).run_once()  # type: ignore[dict-item]
-    assert staff_only.actions().count("card_update") == 60 and "card" in staff_only.actions()
+    # the first answer changed the card; the 59 after it left it as it was
+    assert staff_only.actions().count("card_update") == 1 and "card" in staff_only.actions()
     async with uow_factory() as uow:
         assert await uow.outbox.next_due_at(targets=[Target.STAFF]) is None
         waiting = await uow.outbox.next_due_at(targets=[Target.CUSTOMER])

@@ -29,6 +29,8 @@ Query = Callable[[UnitOfWork], Awaitable[Any]]
 HOT_QUERIES: dict[str, Query] = {
     "outbox claim (staff)": lambda uow: uow.outbox.claim_due(NOW, 50, targets=[Target.STAFF]),
     "outbox claim (customer)": lambda uow: uow.outbox.claim_due(NOW, 50, targets=[Target.CUSTOMER]),
+    "outbox lease (staff, with tickets and messages)":
+        lambda uow: uow.outbox.claim_with_context(NOW, 50, targets=[Target.STAFF]),
     "outbox next due": lambda uow: uow.outbox.next_due_at(targets=[Target.STAFF]),
     **{f"sweep {column}": (lambda uow, c=column: uow.tickets.claim_due(c, NOW, 100)) for column in DEADLINE_COLUMNS},
     "open tickets page": lambda uow: uow.tickets.open_page(25),

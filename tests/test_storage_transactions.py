@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.domain import OutboxItem, Target
 from bot.ports import UnitOfWorkFactory
 from storage.engine import make_session_factory
 from storage.uow import SqlUnitOfWork, sql_uow_factory
@@ -116,16 +117,26 @@ async def test_concurrent_read_modify_write_loses_no_update(uow_factory: UnitOfW
     assert stored is not None and stored.period == ticket.period + 20
 
 
-async def test_on_commit_runs_after_commit_only(db_engine: AsyncEngine) -> None:
-    commits: list[str] = []
-    factory = sql_uow_factory(make_session_factory(db_engine), on_commit=lambda: commits.append("x"))
+async def test_on_commit_runs_after_a_commit_that_added_outbox_rows_only(db_engine: AsyncEngine) -> None:
+    """The hook wakes the dispatcher: only for commits that gave it rows, naming their targets
+    (its own lease and settle commits, and any other commit, wake nobody)."""
+    commits: list[set[Target]] = []
+    factory = sql_uow_factory(make_session_factory(db_engine), on_commit=commits.append)
+    now = datetime.now(UTC)
     async with factory() as uow:
-        await uow.accounts.get_or_create("a@example.com")
-    assert commits == []
+        await uow.outbox.add(OutboxItem(Target.STAFF, "report", {}, now))
+    assert commits == []  # rolled back
     async with factory() as uow:
         await uow.accounts.get_or_create("a@example.com")
         await uow.commit()
-    assert commits == ["x"]
+    assert commits == []  # committed, but no outbox row
+    async with factory() as uow:
+        await uow.outbox.add(OutboxItem(Target.STAFF, "report", {}, now))
+        await uow.outbox.add(OutboxItem(Target.EMAIL, "send", {}, now))
+        await uow.commit()
+        await uow.accounts.get_or_create("b@example.com")
+        await uow.commit()  # a second commit in the same unit: its rows were signalled already
+    assert commits == [{Target.STAFF, Target.EMAIL}]
     assert isinstance(factory(), SqlUnitOfWork)
 
 

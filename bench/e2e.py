@@ -1,0 +1,175 @@
+"""End to end through the real process's parts: a fake Discord gateway and a fake Slack in this
+process, the real adapters through the real composition root (build_runtime, start_platforms,
+the dispatcher's run_forever woken by commits), SQLite, the system clock.
+
+    python -m bench.e2e [--rounds 100]
+
+Each round, interleaved, every leg starting from an idle bot (outbox drained): a customer writes in the ticket's Discord thread (a MESSAGE_CREATE
+from the fake gateway) until the fake Slack receives the post; a bare chat.postMessage (a real
+slack_sdk AsyncWebClient on a pooled session) to the same fake; a staff member answers in the
+card's thread (a signed events_api callback over HTTP) until the fake Discord receives the
+answer; a bare Discord post (the bot's own discord.py client, channel.send) to the same fake.
+It prints the median and p95 of each and the ratios of the medians (target <= 3). Slack's
+pacing is off here (bench.burst measures it) and the calendar always open.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+from pathlib import Path
+
+import aiohttp
+
+from adapters.discord.port import DiscordCustomerPort
+from adapters.slack.client import make_client, parse_ref
+from adapters.slack.pacing import ChannelPacer
+from adapters.slack.port import SlackStaffPort
+from adapters.slack.runner import EVENTS_PATH
+from bot.domain import Target
+from bot.licences import import_licences
+from supportbot.bootstrap import build_runtime
+from supportbot.clock import SystemClock
+from supportbot.platforms import start_platforms
+from supportbot.settings import Settings
+from tests.discord import payloads as p
+from tests.discord.fake_discord import FakeDiscord
+from tests.discord.flows import ALICE, eventually
+from tests.e2e_helpers import LICENCES, POLICY, e2e_settings, free_port
+from tests.e2e_world import World, link_and_open
+from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
+from tests.slack.harness import event_body, sign
+
+TARGET = 3.0
+ALWAYS_OPEN = "\n".join(f'hours.{d} = ["00:00-24:00"]' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+
+
+def always_open_policy() -> str:
+    lines = [line for line in POLICY.splitlines() if not line.startswith("hours.")]
+    at = lines.index('timezone = "+01:00"') + 1
+    return "\n".join(lines[:at] + [ALWAYS_OPEN] + lines[at:])
+
+
+async def wait_slack(slack: FakeSlack, text: str, start: int) -> float:
+    """The fake's loop time of the first chat.postMessage carrying `text`, from call `start` on."""
+    while True:
+        for i in range(start, len(slack.calls)):
+            method, params = slack.calls[i]
+            if method == "chat.postMessage" and text in params.get("text", ""):
+                return slack.times[i]
+        await asyncio.sleep(0.0005)
+
+
+async def quiet(w: World) -> None:
+    """Wait until the outbox is drained (the card updates and reactions of the last leg too):
+    each leg is measured from an idle bot, not behind the tail of the one before."""
+    async with asyncio.timeout(10):
+        while True:
+            async with w.runtime.store.uow() as uow:
+                if await uow.outbox.next_due_at() is None:
+                    break
+            await asyncio.sleep(0.005)
+    await asyncio.sleep(0.02)  # the settle in hand, if any
+
+
+async def rounds(w: World, count: int, warmup: int) -> dict[str, list[float]]:
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(10):  # the dispatcher opens the Discord thread and posts the card
+        while not ((ticket := (await w.tickets())[0]).customer_thread_ref and ticket.staff_thread_ref):
+            await asyncio.sleep(0.01)
+    _, card_ts = parse_ref(ticket.staff_thread_ref)
+    thread_id = int(ticket.customer_thread_ref or 0)
+    thread = await eventually(lambda: w.client.get_channel(thread_id), within=10)
+    timings: dict[str, list[float]] = {"customer": [], "slack": [], "staff": [], "discord": []}
+    async with aiohttp.ClientSession() as bare_session, aiohttp.ClientSession() as events:
+        bare = make_client(BOT_TOKEN, w.slack.api_url, session=bare_session)
+        for n in range(warmup + count):
+            row: dict[str, float] = {}
+            await quiet(w)
+            text = f"customer says {n}"
+            start, t0 = len(w.slack.calls), loop.time()
+            await w.discord.dispatch("MESSAGE_CREATE", p.message(p.snowflake(), thread_id, ALICE, text))
+            row["customer"] = await asyncio.wait_for(wait_slack(w.slack, text, start), 10) - t0
+
+            t0 = loop.time()
+            await bare.chat_postMessage(channel="C0SEO", text=f"bare {n}")
+            row["slack"] = loop.time() - t0
+
+            await quiet(w)
+            answer = f"staff answers {n}"
+            reply = {"type": "message", "user": "U0000BOB", "text": answer, "ts": f"1700001000.{n:06d}",
+                     "thread_ts": card_ts, "channel": "C0SEO", "channel_type": "channel"}
+            body = event_body(reply, f"EvBench{n}")
+            t0 = loop.time()
+            async with events.post(f"http://127.0.0.1:{w.slack_port}{EVENTS_PATH}", data=body.encode(),
+                                   headers=sign(body, "application/json")) as response:
+                assert response.status == 200
+            await w.discord.wait_for(lambda a=answer: any(a in c.body.get("content", "")  # type: ignore[misc]
+                                                          for c in w.discord.posts_in(thread_id)), within=10)
+            row["staff"] = loop.time() - t0
+
+            t0 = loop.time()
+            await thread.send(f"bare {n}")
+            row["discord"] = loop.time() - t0
+            if n >= warmup:
+                for key, seconds in row.items():
+                    timings[key].append(seconds * 1000)
+    return timings
+
+
+async def run(folder: Path, count: int, warmup: int) -> dict[str, list[float]]:
+    for name in Settings.model_fields:  # nothing from the developer's environment leaks in
+        os.environ.pop(name.upper(), None)
+    slack, fake_discord = FakeSlack(), FakeDiscord()
+    await slack.start()
+    await fake_discord.start()
+    runtime = None
+    try:
+        slack_port = free_port()
+        settings = e2e_settings(folder, slack, fake_discord, slack_port)
+        Path(settings.supportbot_config).write_text(always_open_policy(), encoding="utf-8")
+        runtime = await build_runtime(settings, SystemClock())
+        await import_licences(runtime.store.uow, LICENCES)
+        ports = await start_platforms(runtime)
+        staff, customer = ports[Target.STAFF], ports[Target.CUSTOMER]
+        assert isinstance(staff, SlackStaffPort) and isinstance(customer, DiscordCustomerPort)
+        staff.pacer = ChannelPacer.unpaced()
+        await eventually(lambda: customer.client.get_channel(p.SUPPORT_ID), within=10)
+        dispatcher = runtime.start_dispatcher(ports)
+        await runtime.run_background()  # run_forever, woken by commits: as `supportbot run`
+        world = World(slack, fake_discord, runtime, dispatcher, customer.client, slack_port)
+        await link_and_open(world)
+        return await rounds(world, count, warmup)
+    finally:
+        if runtime is not None:
+            await runtime.close()
+        await fake_discord.stop()
+        await slack.stop()
+
+
+def summary(timings: list[float]) -> str:
+    ordered = sorted(timings)
+    return f"median {statistics.median(ordered):7.2f} ms, p95 {ordered[int(len(ordered) * 0.95)]:7.2f} ms"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=100)
+    parser.add_argument("--warmup", type=int, default=5)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        t = asyncio.run(run(Path(tmp), args.rounds, args.warmup))
+    print(f"{args.rounds} rounds end to end (SQLite, real adapters and composition root, fakes in process):")
+    for path, bare, label in (("customer", "slack", "customer -> Slack"), ("staff", "discord", "staff -> Discord")):
+        ratio = statistics.median(t[path]) / statistics.median(t[bare])
+        verdict = "ok" if ratio <= TARGET else "OVER TARGET"
+        print(f"  {label:<18} {summary(t[path])}")
+        print(f"  {'  bare post':<18} {summary(t[bare])}   ratio of medians x{ratio:.2f} "
+              f"(target <= {TARGET:g}: {verdict})")
+
+
+if __name__ == "__main__":
+    main()
