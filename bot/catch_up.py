@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.desk import Desk
-from bot.domain import Ticket
+from bot.domain import Target, Ticket
 
 
 @dataclass(frozen=True)
@@ -36,3 +36,21 @@ async def open_threads(desk: Desk, side: str) -> list[OpenThread]:
         refs = await uow.messages.authored_refs([t.id for t in tickets if t.id is not None], side)
     tickets.sort(key=_last_active, reverse=True)
     return [OpenThread(t.number, getattr(t, column), tuple(refs.get(t.id or 0, ()))) for t in tickets]
+
+
+async def adopt_card_thread(desk: Desk, row_id: int, thread_ref: str) -> bool:
+    """A staff reply came in a thread the desk does not know, under a message that says it is
+    the card of outbox row `row_id`: the card was posted but its delivery not yet recorded (our
+    commit follows Slack's answer; a crash may fall in between). Record it now, so the reply is
+    relayed rather than taken for staff talking among themselves. False if it is no such card."""
+    async with desk.uow() as uow:
+        item = await uow.outbox.get(row_id)
+        if item is None or item.target is not Target.STAFF or item.action != "card" or item.ticket_id is None:
+            return False
+        ticket = await uow.tickets.get_for_update(item.ticket_id)
+        if ticket is None or ticket.staff_thread_ref not in (None, thread_ref):
+            return False  # the ticket's card is another message (a card posted twice)
+        if ticket.staff_thread_ref is None:
+            await uow.tickets.set_ref(item.ticket_id, "staff_thread_ref", thread_ref)
+            await uow.commit()
+    return True

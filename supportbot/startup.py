@@ -57,15 +57,38 @@ async def unless_stopped(work: Coroutine[Any, Any, T], stop: asyncio.Event) -> t
     return True, task.result()
 
 
+def _awaiting(coro: Any) -> str:
+    """The chain of coroutines a task is suspended in, outermost first (a task's get_stack
+    gives only the outermost frame of a suspended coroutine)."""
+    steps = []
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None)
+        if frame is not None:
+            steps.append(f"{frame.f_code.co_name} ({Path(frame.f_code.co_filename).name}:{frame.f_lineno})")
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
+    return " -> ".join(steps) or "not started"
+
+
+def log_task_stacks() -> None:
+    """What every task of the process awaits, into the log: `kill -USR1 <pid>` on a bot that
+    looks stuck says where, without stopping it."""
+    lines = sorted(f"  {task.get_name()}: {_awaiting(task.get_coro())}" for task in asyncio.all_tasks())
+    log.warning("SIGUSR1: %d tasks\n%s", len(lines), "\n".join(lines))
+
+
 @contextlib.contextmanager
 def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    with contextlib.suppress(NotImplementedError, AttributeError):
+        loop.add_signal_handler(signal.SIGUSR1, log_task_stacks)
     try:
         yield
     finally:
+        with contextlib.suppress(NotImplementedError, AttributeError):
+            loop.remove_signal_handler(signal.SIGUSR1)
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.remove_signal_handler(sig)

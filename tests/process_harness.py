@@ -56,12 +56,14 @@ staff_channel = "support-seo"
 """
 
 
-async def wait_until(check: Callable[[], Any], within: float, what: str) -> Any:
-    """Poll a condition on the fakes (served by this loop) until it holds."""
+async def wait_until(check: Callable[[], Any], within: float, what: str, bot: BotProcess | None = None) -> Any:
+    """Poll a condition on the fakes (served by this loop) until it holds. On time out, the
+    failure carries `bot`'s log as it is then, with what each of its tasks awaits (SIGUSR1)."""
     deadline = time.monotonic() + within
     while not (result := check()):
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within} s: {what}")
+            state = f"\n{await bot.stacks()}" if bot is not None else ""
+            raise AssertionError(f"not within {within} s: {what}{state}")
         await asyncio.sleep(0.05)
     return result
 
@@ -116,6 +118,13 @@ class BotProcess:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-6000:] if self.log.exists() else ""
+
+    async def stacks(self) -> str:
+        """The log after the process wrote what each of its tasks awaits (its SIGUSR1 handler)."""
+        if self.proc is not None and self.proc.returncode is None:
+            self.signal(signal.SIGUSR1)
+            await asyncio.sleep(1.0)
+        return self.log.read_text(errors="replace")[-12000:] if self.log.exists() else ""
 
 
 @dataclass

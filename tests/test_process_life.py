@@ -70,6 +70,8 @@ async def test_a_deploy_loses_nothing_written_while_the_bot_was_stopped(pw: Proc
 
     await pw.discord.write(thread, ALICE, "customer live")
     await wait_until(lambda: pw.in_slack_thread(card_ts, "customer live"), 20, "a live customer message")
+    # `kill -USR1` says what each task awaits, and the bot goes on
+    assert "outbox: run_forever" in (await bot.stacks()).rpartition("SIGUSR1:")[2]
     bot.signal(signal.SIGTERM)  # a deploy
     assert await bot.stopped() == 0, bot.output()
 
@@ -83,11 +85,11 @@ async def test_a_deploy_loses_nothing_written_while_the_bot_was_stopped(pw: Proc
     started = time.monotonic()
     await bot.start()
     await wait_until(lambda: pw.in_slack_thread(card_ts, "customer while stopped") or pw.in_discord_thread(
-        thread, "(support): staff while stopped"), AFTER_RESTART, f"a first message written while stopped\n{bot.output()}")
+        thread, "(support): staff while stopped"), AFTER_RESTART, "a first message written while stopped", bot)
     first = time.monotonic() - started
     await wait_until(lambda: len(pw.in_slack_thread(card_ts, "while stopped")) >= 3
                      and len(pw.in_discord_thread(thread, "staff while stopped")) >= 2,
-                     AFTER_RESTART, f"the messages written while stopped {bot.proc.returncode if bot.proc else None}\n{bot.output()}")
+                     AFTER_RESTART, "the messages written while stopped", bot)
     elapsed = time.monotonic() - started
     once_in_order(pw.in_slack_thread(card_ts, "(customer)"), ["customer live", *away])
     once_in_order(pw.in_discord_thread(thread, "(support)"), staff_away)
@@ -125,11 +127,11 @@ async def test_a_crash_loses_no_acknowledged_reply_and_stalls_nothing(pw: Proces
     started = time.monotonic()
     await bot.start()
     await wait_until(lambda: len(pw.in_slack_thread(card_ts, "burst")) > delivered_before, AFTER_RESTART,
-                     f"a first message after the crash\n{bot.output()}")
+                     "a first message after the crash", bot)
     first = time.monotonic() - started
     await wait_until(lambda: len(set(pw.in_slack_thread(card_ts, "burst"))) >= len(burst) + 1
                      and len(pw.in_discord_thread(thread, "acknowledged reply")) >= 3,
-                     AFTER_RESTART, f"everything after the crash\n{bot.output()}")
+                     AFTER_RESTART, "everything after the crash", bot)
     elapsed = time.monotonic() - started
     once_in_order(pw.in_discord_thread(thread, "(support)"), replies)
     found = pw.in_slack_thread(card_ts, "burst")
@@ -173,9 +175,9 @@ async def test_two_processes_on_one_postgres_deliver_each_message_and_reminder_o
 
     await wait_until(lambda: len(pw.in_slack_thread(card_ts, "(customer): customer")) >= 10
                      and len(pw.in_discord_thread(thread, "(support): staff")) >= 6, 60,
-                     f"every message through the surviving process\n{b.output()}")
+                     "every message through the surviving process", b)
     breach = "has not been answered within the promise"
-    await wait_until(lambda: pw.in_slack_thread(r_card, breach), 60, f"the breach reminder\n{b.output()}")
+    await wait_until(lambda: pw.in_slack_thread(r_card, breach), 60, "the breach reminder", b)
     await asyncio.sleep(3)  # three more sweeps in the survivor: nothing fires twice
     once_in_order(pw.in_slack_thread(card_ts, "(customer): customer"), customer)
     once_in_order(pw.in_discord_thread(thread, "(support): staff"), staff)

@@ -28,6 +28,7 @@ from adapters.slack.card import (
     render_escaped,
     truncate,
 )
+from adapters.slack.card_threads import CardThreads
 from adapters.slack.client import DEFAULT_API_URL, make_client, make_ref
 from adapters.slack.markup import to_plain
 from adapters.slack.report_command import is_report, slack_report
@@ -114,6 +115,8 @@ def build_slack_app(desk: Desk, *, token: str, signing_secret: str | None, staff
             kwargs["thread_ts"] = thread_ts
         await client.chat_postEphemeral(**kwargs)
 
+    cards = CardThreads(desk, client)
+
     async def plain(text: str | None) -> str:
         return await to_plain(text or "", staff.display_name)
 
@@ -142,15 +145,17 @@ def build_slack_app(desk: Desk, *, token: str, signing_secret: str | None, staff
             return
 
         async def relay() -> Text | None:
+            post = StaffPost(who, event_id=make_ref(channel, ts), body=await plain(event.get("text")),
+                             message_ref=make_ref(channel, ts), thread_ref=thread_ref,
+                             attachments=await slack_attachments(client, event.get("files") or []))
             try:
-                return await staff_post(desk, StaffPost(
-                    who, event_id=make_ref(channel, ts), body=await plain(event.get("text")),
-                    message_ref=make_ref(channel, ts), thread_ref=thread_ref,
-                    attachments=await slack_attachments(client, event.get("files") or [])))
+                return await staff_post(desk, post)
             except Refusal as refusal:
-                if refusal.text.key == "no_such_ticket":
-                    return None  # a thread that is not a ticket: staff talking among themselves
-                raise
+                if refusal.text.key != "no_such_ticket":
+                    raise
+            if not await cards.adopt(channel, thread_ts, bot_user):
+                return None  # a thread that is not a ticket: staff talking among themselves
+            return await staff_post(desk, post)  # a card posted a moment ago, now recorded
 
         await answer(reply, relay)
 

@@ -186,7 +186,9 @@ class SlackStaffPort:
         ticket = self._ticket(delivery)
         channel = await self.channels.resolve(ticket.staff_channel)
         blocks = card_blocks(ticket, self.desk.policy, self.desk.clock.now(), await self._identities(ticket))
-        return await self._post_text(channel, fallback_text(ticket), blocks=blocks)
+        # the row in its metadata: an interrupted attempt finds it (_find_posted), and so does a
+        # staff reply that comes before its ts is recorded (adapters/slack/card_threads.py)
+        return await self._post_text(channel, fallback_text(ticket), blocks=blocks, item_id=delivery.item_id)
 
     async def _identities(self, ticket: Ticket) -> list[Identity]:
         """Everyone linked to the ticket's account: staff see who may be writing as the customer."""

@@ -13,9 +13,10 @@ from adapters.slack.port import SlackStaffPort
 from bot.commands import CustomerPost, Edit
 from bot.conversation import customer_post, edit_message
 from bot.domain import Attachment, CloseReason, OutboxStatus, TicketStatus
+from bot.opening import open_ticket
 from bot.ports import Delivery, RetryLater, Undeliverable
 from bot.texts import Text
-from tests.core_helpers import ALICE
+from tests.core_helpers import ALICE, form
 from tests.slack.fake_slack import BOT_TOKEN
 from tests.slack.harness import Harness
 
@@ -196,3 +197,15 @@ async def test_a_post_interrupted_after_slack_took_it_is_not_posted_again(h: Har
     reads = len(h.fake.called("conversations.replies"))
     await fresh.deliver(replace(delivery, item_id=row.id + 1000))
     assert len(h.fake.called("conversations.replies")) == reads
+
+
+async def test_a_card_interrupted_after_slack_took_it_is_not_posted_again(h: Harness):
+    """The card names its row in its metadata too, so a restarted process does not post a second card."""
+    ticket = await open_ticket(h.desk, form(ALICE))
+    [row] = [i for i in h.store.state.outbox.values() if i.status is OutboxStatus.PENDING and i.action == "card"]
+    delivery = Delivery(row.id, row.action, row.payload, h.ticket(ticket.number), None, row)  # type: ignore[arg-type]
+    first_ref = await h.slack.port.deliver(delivery)  # the card is posted; then the process dies
+
+    fresh = SlackStaffPort(h.slack.client, h.desk, pacer=ChannelPacer.unpaced())  # the restarted process
+    assert await fresh.deliver(replace(delivery, interrupted=True)) == first_ref
+    assert len(h.fake.called("chat.postMessage")) == 1
