@@ -40,7 +40,7 @@ class CardThreads:
         except Exception as exc:  # a reply we cannot place is what it was before: not relayed
             log.warning("could not read the parent of Slack thread %s: %s", ref, exc)
             return False
-        parent = next((m for m in response.get("messages") or [] if m.get("ts") == thread_ts), {})
+        parent: dict[str, Any] = next((m for m in response.get("messages") or [] if m.get("ts") == thread_ts), {})
         metadata = parent.get("metadata") or {}
         row = (metadata.get("event_payload") or {}).get("row")
         # only our bot's message counts: another app could post the same metadata
