@@ -35,7 +35,7 @@ from bot.domain import Ticket
 from bot.licences import StoredLicences
 from bot.policy import Policy, Product
 from bot.timers import sweep
-from storage.engine import make_engine, make_session_factory
+from storage.engine import make_connection_factory, make_engine
 from storage.migrate import upgrade
 from storage.models import accounts, tickets
 from storage.uow import sql_uow_factory
@@ -121,7 +121,7 @@ async def measure(url: str, size: int, due: int, runs: int, open_share: float) -
             due_ids = list((await connection.execute(
                 select(tickets.c.id).where(text("status != 'closed'"), tickets.c.sla_warn_at <= NOW))).scalars())
         assert len(due_ids) == due, f"expected {due} due tickets, found {len(due_ids)}"
-        uow = sql_uow_factory(make_session_factory(engine))
+        uow = sql_uow_factory(make_connection_factory(engine))
         desk = Desk(uow, ManualClock(NOW), bench_policy(), StoredLicences(uow))
         busy, idle = [], []
         for run in range(runs + 1):  # the first run warms caches and connections: not counted

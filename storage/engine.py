@@ -1,12 +1,13 @@
-"""Engine and session factory for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
+"""Engine and connection factory for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_S = 30
 
@@ -44,5 +45,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def make_connection_factory(engine: AsyncEngine) -> Callable[[], AsyncConnection]:
+    """A unit of work runs on a Core connection, not an ORM session: the repositories write SQL
+    expressions only, and the session's layer cost about as much CPU as the statements did."""
+    return engine.connect

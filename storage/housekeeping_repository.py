@@ -33,7 +33,7 @@ class SqlHousekeeping(SqlRepository):
     async def _prune(self, table: Table, at: ColumnElement[Any], before: datetime, limit: int,
                      *where: ColumnElement[bool]) -> int:
         boundary_stmt = select(at).where(*where, at < before).order_by(at).offset(max(limit - 1, 0)).limit(1)
-        boundary = (await self._session.execute(boundary_stmt)).scalar_one_or_none()
+        boundary = (await self._db.execute(boundary_stmt)).scalar_one_or_none()
         in_batch = at <= boundary if boundary is not None else at < before
-        result = await self._session.execute(delete(table).where(*where, at < before, in_batch))
+        result = await self._db.execute(delete(table).where(*where, at < before, in_batch))
         return int(result.rowcount)  # type: ignore[attr-defined]

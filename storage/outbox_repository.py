@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnClause,
+    Integer,
     String,
     bindparam,
     exists,
@@ -47,6 +48,53 @@ def _state(item: OutboxItem) -> dict[str, Any]:
             "last_error": item.last_error, "leased_by": item.leased_by}
 
 
+def _claim_statement(with_context: bool, by_target: bool) -> Any:
+    """The claim, built once per shape: building it (two subqueries, a label per column of three
+    tables) cost more CPU than running it; bound parameters carry what changes."""
+    older, newer = outbox.alias("older"), outbox.alias("newer")
+    # A row waits while an older row of its ticket and target is pending (due or not),
+    # which keeps order per ticket and destination; rows without a ticket go independently.
+    has_older_pending = exists().where(
+        older.c.ticket_id == outbox.c.ticket_id,
+        older.c.target == outbox.c.target,
+        older.c.status == _PENDING,
+        older.c.id < outbox.c.id,
+    )
+    # and whether one waits behind it: then the dispatcher looks again after this batch
+    has_newer_pending = exists().where(
+        newer.c.ticket_id == outbox.c.ticket_id,
+        newer.c.target == outbox.c.target,
+        newer.c.status == _PENDING,
+        newer.c.id > outbox.c.id,
+    ).label("left_behind")
+    columns: list[Any] = [outbox, has_newer_pending]
+    source: Any = outbox
+    if with_context:  # the row's ticket and message in the same round trip (by primary key)
+        columns += [c.label(f"t__{c.name}") for c in tickets.c] + [c.label(f"m__{c.name}") for c in messages.c]
+        source = outbox.outerjoin(tickets, tickets.c.id == outbox.c.ticket_id).outerjoin(
+            messages, messages.c.id == outbox.c.message_id)
+    now = bindparam("now", type_=UTCDateTime())
+    return (
+        select(*columns)
+        .select_from(source)
+        .where(
+            outbox.c.status == _PENDING,
+            or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now),
+            ~has_older_pending,
+            *([outbox.c.target.in_(bindparam("targets", expanding=True))] if by_target else []),
+        )
+        .order_by(outbox.c.id)
+        .limit(bindparam("limit", type_=Integer()))
+        .with_for_update(skip_locked=True, of=outbox)
+    )
+
+
+_ADD = outbox.insert().returning(outbox.c.id)
+# (with the ticket and message, filtered by target) -> the claim
+_CLAIMS = {(context, by_target): _claim_statement(context, by_target)
+           for context in (False, True) for by_target in (False, True)}
+
+
 def outbox_values(item: OutboxItem) -> dict[str, Any]:
     values = asdict(item)
     del values["id"]
@@ -81,33 +129,32 @@ def _split(mapping: Any, with_context: bool) -> tuple[OutboxItem, Ticket | None,
 
 
 class SqlOutboxRepository(SqlRepository):
-    def __init__(self, session: Any) -> None:
-        super().__init__(session)
+    def __init__(self, db: Any) -> None:
+        super().__init__(db)
         # the targets this transaction added rows for: the unit of work wakes the dispatcher for them
         self.added: set[Target] = set()
         self.left_behind = False
 
     async def add(self, item: OutboxItem) -> OutboxItem:
-        stmt = outbox.insert().values(**outbox_values(item)).returning(outbox.c.id)
-        item.id = (await self._session.execute(stmt)).scalar_one()
+        item.id = (await self._db.execute(_ADD, outbox_values(item))).scalar_one()
         if self._dialect == "postgresql" and not self.added:
             # delivered at commit, once per transaction (so sent once): wakes the dispatchers of other processes
-            await self._session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+            await self._db.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
         self.added.add(item.target)
         return item
 
     async def get(self, item_id: int) -> OutboxItem | None:
-        row = (await self._session.execute(select(outbox).where(outbox.c.id == item_id))).first()
+        row = (await self._db.execute(select(outbox).where(outbox.c.id == item_id))).first()
         return outbox_from_row(row) if row else None
 
     async def save(self, item: OutboxItem) -> None:
         assert item.id is not None, "save() needs a stored outbox item"
         stmt = update(outbox).where(outbox.c.id == item.id).values(**outbox_values(item))
-        await self._session.execute(stmt)
+        await self._db.execute(stmt)
 
     async def lease(self, item: OutboxItem) -> None:
         assert item.id is not None, "lease() needs a stored outbox item"
-        await self._session.execute(_SAVE, _state(item))
+        await self._db.execute(_SAVE, _state(item))
 
     async def claim_due(self, now: datetime, limit: int = 50,
                         targets: Collection[Target] | None = None) -> list[OutboxItem]:
@@ -119,67 +166,36 @@ class SqlOutboxRepository(SqlRepository):
 
     async def _claim(self, now: datetime, limit: int, targets: Collection[Target] | None,
                      with_context: bool) -> list[tuple[OutboxItem, Ticket | None, Message | None]]:
-        older, newer = outbox.alias("older"), outbox.alias("newer")
-        # A row waits while an older row of its ticket and target is pending (due or not),
-        # which keeps order per ticket and destination; rows without a ticket go independently.
-        has_older_pending = exists().where(
-            older.c.ticket_id == outbox.c.ticket_id,
-            older.c.target == outbox.c.target,
-            older.c.status == _PENDING,
-            older.c.id < outbox.c.id,
-        )
-        # and whether one waits behind it: then the dispatcher looks again after this batch
-        has_newer_pending = exists().where(
-            newer.c.ticket_id == outbox.c.ticket_id,
-            newer.c.target == outbox.c.target,
-            newer.c.status == _PENDING,
-            newer.c.id > outbox.c.id,
-        ).label("left_behind")
-        columns: list[Any] = [outbox, has_newer_pending]
-        source: Any = outbox
-        if with_context:  # the row's ticket and message in the same round trip (by primary key)
-            columns += [c.label(f"t__{c.name}") for c in tickets.c] + [c.label(f"m__{c.name}") for c in messages.c]
-            source = outbox.outerjoin(tickets, tickets.c.id == outbox.c.ticket_id).outerjoin(
-                messages, messages.c.id == outbox.c.message_id)
-        stmt = (
-            select(*columns)
-            .select_from(source)
-            .where(
-                outbox.c.status == _PENDING,
-                or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now),
-                ~has_older_pending,
-                *([outbox.c.target.in_([t.value for t in targets])] if targets is not None else []),
-            )
-            .order_by(outbox.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=outbox)
-        )
-        rows = list(await self._session.execute(stmt))
+        params: dict[str, Any] = {"now": now, "limit": limit}
+        if targets is not None:
+            params["targets"] = [t.value for t in targets]
+        stmt = _CLAIMS[(with_context, targets is not None)]
+        rows = list(await self._db.execute(stmt, params))
         self.left_behind = any(row.left_behind for row in rows)
         return [_split(row._mapping, with_context) for row in rows]
 
     async def settle(self, item: OutboxItem, owner: str) -> bool:
         assert item.id is not None, "settle() needs a stored outbox item"
         item.leased_by = None
-        result = await self._session.execute(_SETTLE, {**_state(item), "owner": owner})
+        result = await self._db.execute(_SETTLE, {**_state(item), "owner": owner})
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def renew(self, ids: Collection[int], owner: str, until: datetime) -> None:
         stmt = (update(outbox)
                 .where(outbox.c.id.in_(list(ids)), outbox.c.leased_by == owner, outbox.c.status == _PENDING)
                 .values(next_attempt_at=until))
-        await self._session.execute(stmt)
+        await self._db.execute(stmt)
 
     async def lease_owners(self, now: datetime) -> list[str]:
         stmt = select(outbox.c.leased_by).distinct().where(
             outbox.c.status == _PENDING, outbox.c.leased_by.is_not(None), outbox.c.next_attempt_at > now)
-        return [owner for (owner,) in await self._session.execute(stmt)]
+        return [owner for (owner,) in await self._db.execute(stmt)]
 
     async def release(self, owner: str, now: datetime) -> int:
         # leased_by stays: the next lease sees the attempt was interrupted (Delivery.interrupted)
         stmt = (update(outbox).where(outbox.c.leased_by == owner, outbox.c.status == _PENDING)
                 .values(next_attempt_at=now))
-        return int((await self._session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
+        return int((await self._db.execute(stmt)).rowcount)  # type: ignore[attr-defined]
 
     async def next_due_at(self, targets: Collection[Target] | None = None) -> datetime | None:
         """Earliest next_attempt_at of pending rows; a pending row with none counts as due
@@ -188,4 +204,4 @@ class SqlOutboxRepository(SqlRepository):
         stmt = select(func.min(due, type_=UTCDateTime())).where(outbox.c.status == _PENDING)
         if targets is not None:
             stmt = stmt.where(outbox.c.target.in_([t.value for t in targets]))
-        return (await self._session.execute(stmt)).scalar_one()
+        return (await self._db.execute(stmt)).scalar_one()

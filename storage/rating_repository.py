@@ -17,11 +17,11 @@ class SqlRatingRepository(SqlRepository):
         return await self._insert_if_absent(ratings, asdict(rating))
 
     async def get(self, ticket_id: int) -> Rating | None:
-        row = (await self._session.execute(select(ratings).where(ratings.c.ticket_id == ticket_id))).first()
+        row = (await self._db.execute(select(ratings).where(ratings.c.ticket_id == ticket_id))).first()
         return Rating(**row_dict(row)) if row else None
 
     async def for_tickets(self, ticket_ids: Collection[int]) -> dict[int, Rating]:
         if not ticket_ids:
             return {}
         stmt = select(ratings).where(ratings.c.ticket_id.in_(list(ticket_ids)))
-        return {r.ticket_id: r for r in (Rating(**row_dict(row)) for row in await self._session.execute(stmt))}
+        return {r.ticket_id: r for r in (Rating(**row_dict(row)) for row in await self._db.execute(stmt))}

@@ -1,7 +1,7 @@
 """SQL repositories for accounts, identities, licences, messages, idempotency and audit.
 
 Tickets and the outbox live in ticket_repository.py and outbox_repository.py.
-Queries go through SQLAlchemy Core on the unit of work's session: rows are converted
+Queries go through SQLAlchemy Core on the unit of work's connection: rows are converted
 to the plain domain dataclasses explicitly, so no ORM state leaks out.
 """
 
@@ -12,10 +12,10 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain import (
     Account,
@@ -41,11 +41,11 @@ from storage.models import (
 
 
 class SqlRepository:
-    """Base: a repository bound to one session (one transaction)."""
+    """Base: a repository bound to one connection (one transaction)."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-        self._dialect = session.get_bind().dialect.name
+    def __init__(self, db: AsyncConnection) -> None:
+        self._db = db
+        self._dialect = db.dialect.name
 
     def _upsert(self, table: Table) -> Any:
         """INSERT with the dialect's ON CONFLICT support."""
@@ -54,31 +54,33 @@ class SqlRepository:
     async def _insert_if_absent(self, table: Table, values: dict[str, Any]) -> bool:
         """Insert unless the unique key exists; True if inserted. Never raises on a
         duplicate, so the surrounding transaction stays usable."""
-        first_key_column = next(iter(table.primary_key.columns))
-        stmt = self._upsert(table).values(**values).on_conflict_do_nothing().returning(first_key_column)
-        result = await self._session.execute(stmt)
+        key = (table.name, self._dialect)
+        if (stmt := _IF_ABSENT.get(key)) is None:  # built once: on the hot path of every message
+            first_key_column = next(iter(table.primary_key.columns))
+            stmt = _IF_ABSENT[key] = self._upsert(table).on_conflict_do_nothing().returning(first_key_column)
+        result = await self._db.execute(stmt, values)
         return result.first() is not None
 
 
 class SqlAccountRepository(SqlRepository):
     async def get(self, account_id: int) -> Account | None:
-        row = (await self._session.execute(select(accounts).where(accounts.c.id == account_id))).first()
+        row = (await self._db.execute(select(accounts).where(accounts.c.id == account_id))).first()
         return Account(**row_dict(row)) if row else None
 
     async def get_or_create(self, email: str) -> Account:
-        await self._session.execute(self._upsert(accounts).values(email=email).on_conflict_do_nothing())
-        row = (await self._session.execute(select(accounts).where(accounts.c.email == email))).one()
+        await self._db.execute(self._upsert(accounts).values(email=email).on_conflict_do_nothing())
+        row = (await self._db.execute(select(accounts).where(accounts.c.email == email))).one()
         return Account(**row_dict(row))
 
     async def lock(self, account_id: int) -> None:
         # SQLite ignores FOR UPDATE; its BEGIN IMMEDIATE already serialises writers
-        await self._session.execute(select(accounts.c.id).where(accounts.c.id == account_id).with_for_update())
+        await self._db.execute(select(accounts.c.id).where(accounts.c.id == account_id).with_for_update())
 
 
 class SqlIdentityRepository(SqlRepository):
     async def get(self, platform: str, user_id: str) -> Identity | None:
         stmt = select(identities).where(identities.c.platform == platform, identities.c.user_id == user_id)
-        row = (await self._session.execute(stmt)).first()
+        row = (await self._db.execute(stmt)).first()
         if row is None:
             return None
         values = row_dict(row)
@@ -89,20 +91,20 @@ class SqlIdentityRepository(SqlRepository):
         stmt = select(identities).where(identities.c.account_id == account_id).order_by(
             identities.c.linked_at, identities.c.id)
         return [Identity(**{k: v for k, v in row_dict(r).items() if k != "id"})
-                for r in await self._session.execute(stmt)]
+                for r in await self._db.execute(stmt)]
 
     async def save(self, identity: Identity) -> None:
         values = asdict(identity)
         stmt = self._upsert(identities).values(**values)
         changed = {k: stmt.excluded[k] for k in ("account_id", "display_name", "locale", "linked_at")}
-        await self._session.execute(
+        await self._db.execute(
             stmt.on_conflict_do_update(index_elements=["platform", "user_id"], set_=changed)
         )
 
 
 class SqlLinkAttemptRepository(SqlRepository):
     async def add(self, platform: str, user_id: str, at: datetime) -> None:
-        await self._session.execute(link_attempts.insert().values(platform=platform, user_id=user_id, at=at))
+        await self._db.execute(link_attempts.insert().values(platform=platform, user_id=user_id, at=at))
 
     async def since(self, platform: str, user_id: str, since: datetime) -> list[datetime]:
         c = link_attempts.c
@@ -111,7 +113,7 @@ class SqlLinkAttemptRepository(SqlRepository):
             .where(c.platform == platform, c.user_id == user_id, c.at >= since)
             .order_by(c.at, c.id)
         )
-        return list((await self._session.execute(stmt)).scalars())
+        return list((await self._db.execute(stmt)).scalars())
 
 
 class SqlLicenceRepository(SqlRepository):
@@ -120,17 +122,17 @@ class SqlLicenceRepository(SqlRepository):
         An exact match wins over one differing in case only."""
         stmt = (select(licences).where(func.lower(licences.c.key) == key.lower())
                 .order_by((licences.c.key != key), licences.c.key).limit(1))
-        row = (await self._session.execute(stmt)).first()
+        row = (await self._db.execute(stmt)).first()
         return Licence(**row_dict(row)) if row else None
 
     async def for_email(self, email: str) -> list[Licence]:
         stmt = select(licences).where(licences.c.email == email).order_by(licences.c.expires_at)
-        return [Licence(**row_dict(r)) for r in await self._session.execute(stmt)]
+        return [Licence(**row_dict(r)) for r in await self._db.execute(stmt)]
 
     async def upsert(self, licence: Licence) -> None:
         stmt = self._upsert(licences).values(**asdict(licence))
         changed = {k: stmt.excluded[k] for k in ("email", "product", "expires_at")}
-        await self._session.execute(stmt.on_conflict_do_update(index_elements=["key"], set_=changed))
+        await self._db.execute(stmt.on_conflict_do_update(index_elements=["key"], set_=changed))
 
 
 class SqlProcessedEventRepository(SqlRepository):
@@ -150,11 +152,11 @@ class SqlReminderLedger(SqlRepository):
 
 class SqlAuditRepository(SqlRepository):
     async def add(self, entry: AuditEntry) -> None:
-        await self._session.execute(audit_log.insert().values(**asdict(entry)))
+        await self._db.execute(audit_log.insert().values(**asdict(entry)))
 
     async def for_ticket(self, ticket_id: int) -> list[AuditEntry]:
         stmt = select(audit_log).where(audit_log.c.ticket_id == ticket_id).order_by(audit_log.c.id)
-        result = await self._session.execute(stmt)
+        result = await self._db.execute(stmt)
         return [AuditEntry(**{k: v for k, v in row_dict(r).items() if k != "id"}) for r in result]
 
 
@@ -179,31 +181,37 @@ def message_from_row(row: Any) -> Message:
     return Message(**values)
 
 
+# statements of every relayed message, built once (building one costs about what running it does)
+_IF_ABSENT: dict[tuple[str, str], Any] = {}
+_ADD_MESSAGE = messages.insert().returning(messages.c.id)
+_SET_MESSAGE_REF = {side: update(messages).where(messages.c.id == bindparam("row_id")).values(
+    {column: bindparam("ref_value")}) for side, column in (("customer", messages.c.customer_ref),
+                                                          ("staff", messages.c.staff_ref))}
+
+
 class SqlMessageRepository(SqlRepository):
     async def add(self, message: Message) -> Message:
-        stmt = messages.insert().values(**message_values(message)).returning(messages.c.id)
-        message.id = (await self._session.execute(stmt)).scalar_one()
+        message.id = (await self._db.execute(_ADD_MESSAGE, message_values(message))).scalar_one()
         return message
 
     async def get(self, message_id: int) -> Message | None:
-        row = (await self._session.execute(select(messages).where(messages.c.id == message_id))).first()
+        row = (await self._db.execute(select(messages).where(messages.c.id == message_id))).first()
         return message_from_row(row) if row else None
 
     async def save(self, message: Message) -> None:
         assert message.id is not None, "save() needs a stored message"
         stmt = update(messages).where(messages.c.id == message.id).values(**message_values(message))
-        await self._session.execute(stmt)
+        await self._db.execute(stmt)
 
     async def set_ref(self, message_id: int, side: str, ref: str) -> None:
-        column = {"customer": messages.c.customer_ref, "staff": messages.c.staff_ref}[side]
-        await self._session.execute(update(messages).where(messages.c.id == message_id).values({column: ref}))
+        await self._db.execute(_SET_MESSAGE_REF[side], {"row_id": message_id, "ref_value": ref})
 
     async def by_ref(self, side: str, ref: str) -> Message | None:
         column = _MESSAGE_REF_COLUMNS.get(side)
         if column is None:
             raise ValueError(f"side must be 'customer' or 'staff', not {side!r}")
         stmt = select(messages).where(column == ref).order_by(messages.c.id).limit(1)
-        row = (await self._session.execute(stmt)).first()
+        row = (await self._db.execute(stmt)).first()
         return message_from_row(row) if row else None
 
     async def authored_refs(self, ticket_ids: Collection[int], side: str) -> dict[int, list[str]]:
@@ -214,7 +222,7 @@ class SqlMessageRepository(SqlRepository):
             stmt = select(messages.c.ticket_id, column).where(
                 messages.c.ticket_id.in_(ids[start:start + 500]), column.is_not(None),
                 messages.c.kind.in_([k.value for k in AUTHORED_ON[side]]))
-            for ticket_id, ref in await self._session.execute(stmt):
+            for ticket_id, ref in await self._db.execute(stmt):
                 found.setdefault(ticket_id, []).append(ref)
         return found
 
@@ -225,5 +233,5 @@ class SqlMessageRepository(SqlRepository):
             .order_by(messages.c.id.desc())
             .limit(limit)
         )
-        newest_first = [message_from_row(r) for r in await self._session.execute(stmt)]
+        newest_first = [message_from_row(r) for r in await self._db.execute(stmt)]
         return newest_first[::-1]

@@ -44,8 +44,8 @@ def _in_channels(stmt: Select[Any], channels: Collection[str] | None) -> Select[
 
 
 class SqlTicketRepository(SqlRepository):
-    def __init__(self, session: Any) -> None:
-        super().__init__(session)
+    def __init__(self, db: Any) -> None:
+        super().__init__(db)
         # each ticket's values as this transaction read or last wrote them: save() writes only
         # what changed since (a narrow update, or none), not the whole row
         self._seen: dict[int, dict[str, Any]] = {}
@@ -53,7 +53,7 @@ class SqlTicketRepository(SqlRepository):
     async def add(self, ticket: Ticket) -> Ticket:
         values = ticket_values(ticket)
         stmt = tickets.insert().values(**values).returning(tickets.c.id)
-        ticket.id = (await self._session.execute(stmt)).scalar_one()
+        ticket.id = (await self._db.execute(stmt)).scalar_one()
         self._seen[ticket.id] = values
         return ticket
 
@@ -73,13 +73,13 @@ class SqlTicketRepository(SqlRepository):
         seen = self._seen.get(ticket.id)
         changed = values if seen is None else {k: v for k, v in values.items() if seen[k] != v}
         if changed:
-            await self._session.execute(update(tickets).where(tickets.c.id == ticket.id).values(**changed))
+            await self._db.execute(update(tickets).where(tickets.c.id == ticket.id).values(**changed))
         self._seen[ticket.id] = values
 
     async def set_ref(self, ticket_id: int, column: str, ref: str) -> None:
         if column not in ("customer_thread_ref", "staff_thread_ref"):
             raise ValueError(f"not a reference column: {column!r}")
-        await self._session.execute(update(tickets).where(tickets.c.id == ticket_id).values({column: ref}))
+        await self._db.execute(update(tickets).where(tickets.c.id == ticket_id).values({column: ref}))
         if (seen := self._seen.get(ticket_id)) is not None:
             seen[column] = ref
 
@@ -125,7 +125,7 @@ class SqlTicketRepository(SqlRepository):
         # counted in two parts, each matching a partial index, so neither walks the closed tickets
         parts = [select(func.count()).select_from(tickets).where(*where, part).scalar_subquery()
                  for part in (due.is_not(None), due.is_(None))]
-        return int((await self._session.execute(select(parts[0] + parts[1]))).scalar_one())
+        return int((await self._db.execute(select(parts[0] + parts[1]))).scalar_one())
 
     @staticmethod
     def _open_filter(assignee: str | None,
@@ -150,10 +150,10 @@ class SqlTicketRepository(SqlRepository):
         closed_stmt = (select(c.product, func.count()).where(c.closed_at >= start, c.closed_at < end, *_scope(channels))
                        .group_by(c.product))
         stats: dict[str, TicketStats] = {}
-        for product, opened, answered, work_total, within in await self._session.execute(opened_stmt):
+        for product, opened, answered, work_total, within in await self._db.execute(opened_stmt):
             stats[product] = TicketStats(product, opened=opened, answered=answered,
                                          answer_work_s=float(work_total), answered_within=int(within))
-        for product, closed in await self._session.execute(closed_stmt):
+        for product, closed in await self._db.execute(closed_stmt):
             stats.setdefault(product, TicketStats(product)).closed = closed
         return [stats[p] for p in sorted(stats)]
 
@@ -164,7 +164,7 @@ class SqlTicketRepository(SqlRepository):
         stmt = select(c.product, c.opened_at, c.first_response_at).where(
             c.opened_at >= start, c.opened_at < end, c.first_response_work_s.is_(None),
             c.first_response_at.is_not(None), *_scope(channels))
-        return [UnmeasuredAnswer(*row) for row in await self._session.execute(stmt)]
+        return [UnmeasuredAnswer(*row) for row in await self._db.execute(stmt)]
 
     async def opened_between(self, start: datetime, end: datetime,
                              channels: Collection[str] | None = None) -> list[Ticket]:
@@ -197,11 +197,11 @@ class SqlTicketRepository(SqlRepository):
         return await self._all(stmt.order_by(column, tickets.c.id))
 
     async def _one(self, stmt: Select[Any]) -> Ticket | None:
-        row = (await self._session.execute(stmt)).first()
+        row = (await self._db.execute(stmt)).first()
         return self._remember(ticket_from_row(row)) if row else None
 
     async def _all(self, stmt: Select[Any]) -> list[Ticket]:
-        return [self._remember(ticket_from_row(r)) for r in await self._session.execute(stmt)]
+        return [self._remember(ticket_from_row(r)) for r in await self._db.execute(stmt)]
 
     def _remember(self, ticket: Ticket) -> Ticket:
         assert ticket.id is not None

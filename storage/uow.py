@@ -1,4 +1,4 @@
-"""The SQL unit of work: one session, one transaction, the repositories bound to it."""
+"""The SQL unit of work: one connection, one transaction, the repositories bound to it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 from contextvars import ContextVar, Token
 from typing import Self
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain import Target
 from bot.ports import (
@@ -48,7 +48,7 @@ _holding_turn: ContextVar[bool] = ContextVar("holding_sqlite_turn", default=Fals
 
 
 class SqlUnitOfWork:
-    """`async with uow:` opens a session; commit() commits (then calls `on_commit` with the
+    """`async with uow:` opens a connection; commit() commits (then calls `on_commit` with the
     targets of the outbox rows it added, if it added any); leaving the block without commit rolls back."""
 
     accounts: AccountRepository
@@ -67,15 +67,15 @@ class SqlUnitOfWork:
 
     def __init__(
         self,
-        session_factory: async_sessionmaker[AsyncSession],
+        connect: Callable[[], AsyncConnection],
         on_commit: Callable[[set[Target]], None] | None = None,
         turn: asyncio.Lock | None = None,
     ) -> None:
-        self._session_factory = session_factory
+        self._connect = connect
         self._on_commit = on_commit
         self._turn = turn
         self._held: Token[bool] | None = None
-        self._session: AsyncSession | None = None
+        self._db: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
         if self._turn is not None:
@@ -83,51 +83,51 @@ class SqlUnitOfWork:
                 raise RuntimeError("a unit of work was opened inside another one on SQLite")
             await self._turn.acquire()
             self._held = _holding_turn.set(True)
-        session = self._session = self._session_factory()
-        self.accounts = SqlAccountRepository(session)
-        self.identities = SqlIdentityRepository(session)
-        self.link_attempts = SqlLinkAttemptRepository(session)
-        self.licences = SqlLicenceRepository(session)
-        self.tickets = SqlTicketRepository(session)
-        self.messages = SqlMessageRepository(session)
-        self.outbox = self._outbox = SqlOutboxRepository(session)
-        self.events = SqlProcessedEventRepository(session)
-        self.reminders = SqlReminderLedger(session)
-        self.audit = SqlAuditRepository(session)
-        self.access = SqlAccessRepository(session)
-        self.ratings = SqlRatingRepository(session)
-        self.housekeeping = SqlHousekeeping(session)
+        db = self._db = await self._connect().start()
+        self.accounts = SqlAccountRepository(db)
+        self.identities = SqlIdentityRepository(db)
+        self.link_attempts = SqlLinkAttemptRepository(db)
+        self.licences = SqlLicenceRepository(db)
+        self.tickets = SqlTicketRepository(db)
+        self.messages = SqlMessageRepository(db)
+        self.outbox = self._outbox = SqlOutboxRepository(db)
+        self.events = SqlProcessedEventRepository(db)
+        self.reminders = SqlReminderLedger(db)
+        self.audit = SqlAuditRepository(db)
+        self.access = SqlAccessRepository(db)
+        self.ratings = SqlRatingRepository(db)
+        self.housekeeping = SqlHousekeeping(db)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        session = self._require_session()
-        self._session = None
+        db = self._require_db()
+        self._db = None
         try:
-            await session.rollback()  # a no-op after commit()
+            await db.rollback()  # a no-op after commit()
         finally:
-            await session.close()
+            await db.close()
             if self._turn is not None and self._held is not None:
                 _holding_turn.reset(self._held)
                 self._turn.release()
 
     async def commit(self) -> None:
-        await self._require_session().commit()
+        await self._require_db().commit()
         added = self._outbox.added
         if self._on_commit is not None and added:
             self._on_commit(set(added))
         added.clear()
 
     async def rollback(self) -> None:
-        await self._require_session().rollback()
+        await self._require_db().rollback()
 
-    def _require_session(self) -> AsyncSession:
-        if self._session is None:
+    def _require_db(self) -> AsyncConnection:
+        if self._db is None:
             raise RuntimeError("use the unit of work inside `async with`")
-        return self._session
+        return self._db
 
 
 def sql_uow_factory(
-    session_factory: async_sessionmaker[AsyncSession],
+    connect: Callable[[], AsyncConnection],
     on_commit: Callable[[set[Target]], None] | None = None,
     one_at_a_time: bool = False,
 ) -> UnitOfWorkFactory:
@@ -137,6 +137,6 @@ def sql_uow_factory(
     turn = asyncio.Lock() if one_at_a_time else None
 
     def make() -> UnitOfWork:
-        return SqlUnitOfWork(session_factory, on_commit, turn)
+        return SqlUnitOfWork(connect, on_commit, turn)
 
     return make

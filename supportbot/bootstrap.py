@@ -20,7 +20,7 @@ from bot.licences import StoredLicences
 from bot.new_rows import NewRows
 from bot.outbox import Dispatcher
 from bot.ports import Cipher, Clock, DeliveryPort, LicenceSource, UnitOfWorkFactory
-from storage.engine import make_engine, make_session_factory
+from storage.engine import make_connection_factory, make_engine
 from storage.erasure import erase_closed_texts
 from storage.migrate import probe, upgrade
 from storage.notify import listen_for_outbox
@@ -58,7 +58,7 @@ async def open_store(database_url: str, migrate: bool = True) -> Store:
     engine = make_engine(database_url)
     wake = asyncio.Event()
     new_rows = NewRows(wake)
-    uow = sql_uow_factory(make_session_factory(engine), on_commit=new_rows.added, one_at_a_time=sqlite)
+    uow = sql_uow_factory(make_connection_factory(engine), on_commit=new_rows.added, one_at_a_time=sqlite)
     return Store(engine, uow, wake, new_rows)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.ports import UnitOfWorkFactory
-from storage.engine import make_engine, make_session_factory
+from storage.engine import make_connection_factory, make_engine
 from storage.migrate import upgrade
 from storage.uow import sql_uow_factory
 from tests.e2e_world import world  # noqa: F401 (the end-to-end fixture, for every test module)
@@ -92,4 +92,4 @@ async def db_engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 def uow_factory(db_engine: AsyncEngine) -> UnitOfWorkFactory:
-    return sql_uow_factory(make_session_factory(db_engine))
+    return sql_uow_factory(make_connection_factory(db_engine))

@@ -21,7 +21,7 @@ from bot.accounts import link_account
 from bot.commands import Customer, LinkAccount, OpenTicket
 from bot.licences import import_licences
 from bot.opening import open_ticket
-from storage.engine import make_engine, make_session_factory
+from storage.engine import make_connection_factory, make_engine
 from storage.uow import sql_uow_factory
 from supportbot.bootstrap import build_runtime
 from supportbot.clock import SystemClock
@@ -195,7 +195,7 @@ class ProcessWorld:
         """Once the bots delivered them: the ticket's Discord thread id and Slack card ts."""
         engine = make_engine(self.db_url)
         try:
-            uow = sql_uow_factory(make_session_factory(engine))
+            uow = sql_uow_factory(make_connection_factory(engine))
             deadline = time.monotonic() + within
             while True:
                 async with uow() as tx:

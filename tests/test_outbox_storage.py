@@ -16,7 +16,7 @@ from bot.licences import StoredLicences
 from bot.opening import open_ticket
 from bot.outbox import Dispatcher
 from bot.ports import RetryLater, UnitOfWorkFactory
-from storage.engine import make_engine, make_session_factory
+from storage.engine import make_connection_factory, make_engine
 from storage.uow import sql_uow_factory
 from tests.core_helpers import BOB, OPEN_TIME, form, link, make_policy
 from tests.fakes import RecordingPort
@@ -64,7 +64,7 @@ async def test_two_dispatchers_on_one_database_deliver_each_row_once(db_url: str
     try:
         p1, p2 = ports(), ports()
         d1 = Dispatcher(uow_factory, desk.clock, p1)  # type: ignore[arg-type]
-        d2 = Dispatcher(sql_uow_factory(make_session_factory(other_engine)), desk.clock, p2)  # type: ignore[arg-type]
+        d2 = Dispatcher(sql_uow_factory(make_connection_factory(other_engine)), desk.clock, p2)  # type: ignore[arg-type]
         await asyncio.gather(d1.run_once(), d2.run_once())
     finally:
         await other_engine.dispose()

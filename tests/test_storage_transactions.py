@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain import OutboxItem, Target
 from bot.ports import UnitOfWorkFactory
-from storage.engine import make_session_factory
+from storage.engine import make_connection_factory
 from storage.uow import SqlUnitOfWork, sql_uow_factory
 from tests.test_storage import T0, add_ticket, make_account, new_ticket
 
@@ -121,7 +121,7 @@ async def test_on_commit_runs_after_a_commit_that_added_outbox_rows_only(db_engi
     """The hook wakes the dispatcher: only for commits that gave it rows, naming their targets
     (its own lease and settle commits, and any other commit, wake nobody)."""
     commits: list[set[Target]] = []
-    factory = sql_uow_factory(make_session_factory(db_engine), on_commit=commits.append)
+    factory = sql_uow_factory(make_connection_factory(db_engine), on_commit=commits.append)
     now = datetime.now(UTC)
     async with factory() as uow:
         await uow.outbox.add(OutboxItem(Target.STAFF, "report", {}, now))

@@ -28,7 +28,7 @@ from bot.opening import open_ticket
 from bot.policy import Policy
 from bot.ports import UnitOfWorkFactory
 from bot.timers import sweep
-from storage.engine import make_engine, make_session_factory
+from storage.engine import make_connection_factory, make_engine
 from storage.models import outbox, reminder_ledger
 from storage.uow import sql_uow_factory
 from tests.core_helpers import ALICE, BOB, form, link, make_policy
@@ -57,7 +57,7 @@ async def another_process(db_url: str, clock: ManualClock, pol: Policy | None = 
     """A desk over its own engine: what a restarted (or second) bot process sees."""
     engine = make_engine(db_url)
     try:
-        yield sql_desk(sql_uow_factory(make_session_factory(engine)), clock, pol)
+        yield sql_desk(sql_uow_factory(make_connection_factory(engine)), clock, pol)
     finally:
         await engine.dispose()
 
@@ -299,7 +299,7 @@ async def test_concurrent_opens_on_one_subject_give_one_ticket(db_url: str, uow_
 
     try:
         desks = [dataclasses.replace(sql_desk(uow, clock), licences=Together(uow))
-                 for uow in (sql_uow_factory(make_session_factory(e)) for e in engines)]
+                 for uow in (sql_uow_factory(make_connection_factory(e)) for e in engines)]
         results = await asyncio.gather(*(open_ticket(d, form()) for d in desks), return_exceptions=True)
     finally:
         for engine in engines:
