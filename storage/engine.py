@@ -18,7 +18,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if make_url(url).get_backend_name() != "sqlite":
         return create_async_engine(url, **kwargs)
     connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S, **kwargs.pop("connect_args", {})}
-    engine = create_async_engine(url, connect_args=connect_args, **kwargs)
+    # no rollback when a connection goes back to the pool: a unit of work always ends its own
+    # transaction (and closing a connection rolls back one left open), so it was a call for nothing
+    engine = create_async_engine(url, connect_args=connect_args, pool_reset_on_return=None, **kwargs)
     _configure_sqlite(engine)
     return engine
 
