@@ -62,8 +62,8 @@ async def test_once_across_a_restart_and_two_processes(db_url: str) -> None:
     async with another_process(db_url, clock, pol) as restarted:  # a restart later the same week
         await sweep(restarted)
         async with restarted.uow() as uow:
-            session = uow._session  # type: ignore[attr-defined]
-            rows = (await session.execute(select(outbox.c.payload).where(outbox.c.action == "report"))).all()
+            db = uow._db  # type: ignore[attr-defined]
+            rows = (await db.execute(select(outbox.c.payload).where(outbox.c.action == "report"))).all()
     assert [r.payload["until"] for r in rows] == ["2026-12-07T09:00:00+01:00"]
 
 
