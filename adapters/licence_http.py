@@ -10,8 +10,8 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 from pydantic import SecretStr
 
+from bot.customers.licence_csv import normalise_email, parse_expires_at
 from bot.domain import Licence
-from bot.licence_csv import normalise_email, parse_expires_at
 from bot.ports import LicenceSource, LicenceUnavailable
 
 log = logging.getLogger(__name__)

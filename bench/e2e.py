@@ -29,8 +29,8 @@ from adapters.slack.client import make_client, parse_ref
 from adapters.slack.pacing import ChannelPacer
 from adapters.slack.port import SlackStaffPort
 from adapters.slack.runner import EVENTS_PATH
+from bot.customers.licences import import_licences
 from bot.domain import Target
-from bot.licences import import_licences
 from supportbot.bootstrap import build_runtime
 from supportbot.clock import SystemClock
 from supportbot.platforms import start_platforms

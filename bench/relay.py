@@ -28,16 +28,16 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, event
 from adapters.slack.pacing import ChannelPacer
 from adapters.slack.runner import build_slack
 from bench.sweep import scratch_postgres
-from bot.accounts import link_account
-from bot.calendar import BusinessCalendar
 from bot.commands import CustomerPost
-from bot.conversation import customer_post
+from bot.customers.accounts import link_account
+from bot.customers.licences import StoredLicences
+from bot.delivery.outbox import Dispatcher
 from bot.desk import Desk
 from bot.domain import Licence, Target
-from bot.licences import StoredLicences
-from bot.opening import open_ticket
-from bot.outbox import Dispatcher
 from bot.ports import DeliveryPort
+from bot.tickets.conversation import customer_post
+from bot.tickets.opening import open_ticket
+from bot.time.calendar import BusinessCalendar
 from storage.migrate import upgrade
 from supportbot.bootstrap import Store, open_store
 from supportbot.clock import SystemClock

@@ -24,10 +24,10 @@ from pathlib import Path
 
 from bench.relay import Relay, prepare, relay_timings
 from bench.sweep import DEFAULT_PG, scratch_postgres
-from bot.clock import ManualClock
 from bot.commands import Staff
 from bot.desk import Desk
-from bot.queries import staff_open_tickets, staff_stats
+from bot.tickets.queries import staff_open_tickets, staff_stats
+from bot.time.clock import ManualClock
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from supportbot.timers_wiring import start_scheduler

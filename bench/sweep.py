@@ -1,4 +1,4 @@
-"""How long one timers sweep (bot.timers.sweep) takes with 10k, 100k and 1M stored tickets.
+"""How long one timers sweep (bot.time.timers.sweep) takes with 10k, 100k and 1M stored tickets.
 
 Mostly closed tickets, some open ones with deadlines in the future, and a few (10) due:
 the sweep should cost what is due, not what is stored. Each size gets a fresh, migrated
@@ -28,13 +28,13 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.calendar import BusinessCalendar
-from bot.clock import ManualClock
+from bot.customers.licences import StoredLicences
 from bot.desk import Desk
 from bot.domain import Ticket
-from bot.licences import StoredLicences
 from bot.policy import Policy, Product
-from bot.timers import sweep
+from bot.time.calendar import BusinessCalendar
+from bot.time.clock import ManualClock
+from bot.time.timers import sweep
 from storage.engine import make_connection_factory, make_engine
 from storage.migrate import upgrade
 from storage.models import accounts, tickets

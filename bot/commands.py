@@ -22,7 +22,7 @@ class Customer(CleanInput):
 class Staff(CleanInput):
     """A staff member, already checked by the adapter to be staff. `channels`: the products'
     staff channels they belong to; with the policy's staff_scope "product" they act on those
-    products' tickets only (bot/staff_scope.py)."""
+    products' tickets only (bot/tickets/staff_scope.py)."""
 
     user_id: str
     display_name: str

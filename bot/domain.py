@@ -199,7 +199,7 @@ class AuditEntry:
 
 @dataclass(frozen=True)
 class Rating:
-    """A customer's satisfaction with a closed ticket: once per ticket (bot/satisfaction.py)."""
+    """A customer's satisfaction with a closed ticket: once per ticket (bot/tickets/satisfaction.py)."""
 
     ticket_id: int
     score: int  # 1 to 5

@@ -7,7 +7,7 @@ from datetime import time, timedelta
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from bot.calendar import BusinessCalendar
+    from bot.time.calendar import BusinessCalendar
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class Policy:
     dm_on_answer: bool = False
     # e-mail the customer on each staff answer when a mailer is configured
     email_on_answer: bool = True
-    # staff's canned answers by name ([[snippet]]), sent with snippet_prefix + name alone (bot/snippets.py)
+    # staff's canned answers by name ([[snippet]]), sent with snippet_prefix + name alone (bot/tickets/snippets.py)
     snippets: dict[str, str] = field(default_factory=dict)
     snippet_prefix: str = "!"
     # how long after a close (not by inactivity) the customer may rate it; None: no rating asked

@@ -243,7 +243,7 @@ class RatingRepository(Protocol):
 
 
 class HousekeepingRepository(Protocol):
-    """Deletes what no query needs any more (bot/housekeeping.py), at most `limit` rows a call."""
+    """Deletes what no query needs any more (bot/delivery/housekeeping.py), at most `limit` rows a call."""
 
     async def prune_delivered_outbox(self, before: datetime, limit: int) -> int:
         """Outbox rows delivered before `before` (never pending or dead ones); returns how many."""
@@ -260,7 +260,7 @@ class AuditRepository(Protocol):
 
 
 class AccessRepository(Protocol):
-    """Encrypted temporary access (bot/access.py); never holds clear text."""
+    """Encrypted temporary access (bot/secrets/access.py); never holds clear text."""
 
     async def add(self, grant: AccessGrant) -> AccessGrant: ...
     async def get_for_ticket(self, ticket_id: int, now: datetime) -> AccessGrant | None:
@@ -338,7 +338,7 @@ class LicenceSource(Protocol):
 @dataclass(frozen=True)
 class Delivery:
     """One outbox row as a platform port sees it: the action, its data, and the ticket and
-    message as they were when the row was leased (see the outbox contract in bot/effects.py)."""
+    message as they were when the row was leased (see the outbox contract in bot/delivery/effects.py)."""
 
     item_id: int
     action: str
@@ -365,7 +365,7 @@ class Undeliverable(Exception):
 
 class DeliveryPort(Protocol):
     """A port may also define `lane(delivery) -> Hashable`: deliveries in different lanes are
-    made side by side, those of one lane in order (bot/lanes.py). Rows of one ticket must share
+    made side by side, those of one lane in order (bot/delivery/lanes.py). Rows of one ticket must share
     a lane."""
 
     async def deliver(self, delivery: Delivery) -> str | None:

@@ -1,4 +1,4 @@
-"""SQL repository of temporary access grants: ciphertext in, ciphertext out (bot/access.py decrypts)."""
+"""SQL repository of temporary access grants: ciphertext in, ciphertext out (bot/secrets/access.py decrypts)."""
 
 from __future__ import annotations
 

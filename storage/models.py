@@ -205,7 +205,7 @@ outbox = Table(
     Column("delivered_at", UTCDateTime(), nullable=True),
     Column("ref", String(128), nullable=True),
     Column("last_error", Text, nullable=True),
-    Column("leased_by", String(128), nullable=True),  # the process delivering it (see bot/outbox.py)
+    Column("leased_by", String(128), nullable=True),  # the process delivering it (see bot/delivery/outbox.py)
     Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
     # Serves "is there an older pending row of this ticket?" from the index alone.
     Index("ix_outbox_ticket_id_status_id", "ticket_id", "status", "id"),
@@ -245,7 +245,7 @@ desk_ledger = Table(
     PrimaryKeyConstraint("kind", "period"),
 )
 
-# Satisfaction (bot/satisfaction.py): one rating per ticket, the primary key makes it once.
+# Satisfaction (bot/tickets/satisfaction.py): one rating per ticket, the primary key makes it once.
 ratings = Table(
     "ratings",
     metadata,
@@ -267,7 +267,7 @@ audit_log = Table(
     Column("detail", JSON, nullable=False),
 )
 
-# Temporary access (bot/access.py): ciphertext only, never clear text.
+# Temporary access (bot/secrets/access.py): ciphertext only, never clear text.
 access_grants = Table(
     "access_grants",
     metadata,

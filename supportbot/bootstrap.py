@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.crypto import FernetCipher
 from adapters.licence_http import HttpLicenceSource
+from bot.customers.licences import StoredLicences
+from bot.delivery.new_rows import NewRows
+from bot.delivery.outbox import Dispatcher
 from bot.desk import Desk
 from bot.domain import Target
-from bot.licences import StoredLicences
-from bot.new_rows import NewRows
-from bot.outbox import Dispatcher
 from bot.ports import Cipher, Clock, DeliveryPort, LicenceSource, UnitOfWorkFactory
 from storage.engine import make_connection_factory, make_engine
 from storage.erasure import erase_closed_texts

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from bot.durations import format_duration
 from bot.policy import Policy
+from bot.time.durations import format_duration
 from supportbot.policy_file import PolicyError, load_policy
 from supportbot.settings import Settings, redacted_summary
 

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.console.console import Console
 from adapters.console.ports import ConsoleCustomerPort, ConsoleMailPort, ConsoleStaffPort, default_files_dir
 from adapters.console.prompt import LineReader
-from bot.clock import ManualClock
 from bot.domain import Target
+from bot.time.clock import ManualClock
 from supportbot.bootstrap import build_runtime
 from supportbot.clock import SystemClock
 from supportbot.database_url import DatabaseUnavailable, normalise_database_url, where

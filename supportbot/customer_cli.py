@@ -7,10 +7,10 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from bot import deadlines
+from bot.delivery.effects import emit
 from bot.domain import CloseReason, Target
-from bot.effects import emit
 from bot.ports import LicenceUnavailable
+from bot.time import deadlines
 from storage.erasure import CustomerRecord, find_customer, forget_customer, unlink_identity
 from storage.licence_revocation import revoke_licence
 from supportbot.bootstrap import Store, licence_source, open_store

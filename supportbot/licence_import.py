@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 
+from bot.customers.licence_csv import SEPARATORS, RowError, decode_export, guess_separator, parse_licence_csv
+from bot.customers.licences import import_licences
 from bot.domain import Licence
-from bot.licence_csv import SEPARATORS, RowError, decode_export, guess_separator, parse_licence_csv
-from bot.licences import import_licences
 from supportbot.bootstrap import open_store
 from supportbot.config_report import policy_path
 from supportbot.policy_file import load_policy

@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TextIO
 
+from bot.customers.licences import StoredLicences
 from bot.desk import Desk
 from bot.errors import Refusal
-from bot.licences import StoredLicences
 from bot.ports import Clock
 from bot.texts import render
 from supportbot.bootstrap import open_store

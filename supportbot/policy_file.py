@@ -18,8 +18,8 @@ from pydantic import (
     ValidationError,
 )
 
-from bot.calendar import BusinessCalendar
 from bot.policy import ManualPage, Policy, Product, SlaPolicy
+from bot.time.calendar import BusinessCalendar
 from supportbot import policy_memory as memory
 from supportbot import policy_values as values
 

@@ -7,8 +7,8 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 import holidays as holidays_lib
 
-from bot.calendar import parse_timezone
-from bot.durations import parse_duration
+from bot.time.calendar import parse_timezone
+from bot.time.durations import parse_duration
 
 _INTERVAL = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

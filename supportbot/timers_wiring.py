@@ -15,9 +15,9 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.delivery.housekeeping import prune
 from bot.desk import Desk
-from bot.housekeeping import prune
-from bot.timers import sweep
+from bot.time.timers import sweep
 from supportbot.metrics import Metrics
 
 log = logging.getLogger(__name__)

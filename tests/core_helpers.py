@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.calendar import BusinessCalendar
 from bot.commands import Customer, LinkAccount, OpenTicket, Staff
+from bot.customers.licences import StoredLicences
+from bot.delivery.outbox import Dispatcher
 from bot.desk import Desk
 from bot.domain import Licence, Target
-from bot.licences import StoredLicences
-from bot.outbox import Dispatcher
 from bot.policy import ManualPage, Policy, Product
 from bot.ports import UnitOfWorkFactory
+from bot.time.calendar import BusinessCalendar
 from tests.fakes import FakeStore, ManualClock, RecordingPort
 
 # Thursday 3 December 2026, 10:00 at UTC+1: the desk is open

@@ -15,8 +15,8 @@ import aiohttp
 from cryptography.fernet import Fernet
 
 from adapters.slack.runner import EVENTS_PATH
+from bot.delivery.outbox import Dispatcher
 from bot.domain import Licence
-from bot.outbox import Dispatcher
 from supportbot.settings import Settings, load_settings
 from tests.discord import payloads as p
 from tests.discord.fake_discord import FakeDiscord

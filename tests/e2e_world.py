@@ -15,10 +15,10 @@ from discord import Client as DiscordClient
 from adapters.discord.port import DiscordCustomerPort
 from adapters.slack.pacing import ChannelPacer
 from adapters.slack.port import SlackStaffPort
-from bot.clock import ManualClock
+from bot.customers.licences import import_licences
+from bot.delivery.outbox import Dispatcher
 from bot.domain import Target, Ticket
-from bot.licences import import_licences
-from bot.outbox import Dispatcher
+from bot.time.clock import ManualClock
 from supportbot.bootstrap import Runtime, build_runtime
 from supportbot.platforms import start_platforms
 from supportbot.settings import Settings

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.clock import ManualClock
 from bot.domain import (
     AccessGrant,
     Account,
@@ -28,6 +27,7 @@ from bot.domain import (
     Ticket,
 )
 from bot.ports import Delivery, RetryLater, TicketStats, UnmeasuredAnswer
+from bot.time.clock import ManualClock
 
 
 @dataclass

@@ -21,11 +21,11 @@ from adapters.crypto import FernetCipher
 from adapters.discord import DiscordCustomerPort, SupportClient, build_discord_client
 from adapters.slack.pacing import ChannelPacer
 from adapters.slack.runner import SlackParts, build_slack
-from bot.accounts import link_account
 from bot.commands import LinkAccount
+from bot.customers.accounts import link_account
+from bot.delivery.outbox import Dispatcher
 from bot.desk import Desk
 from bot.domain import AuditEntry, Message, Target, Ticket
-from bot.outbox import Dispatcher
 from bot.ports import UnitOfWorkFactory
 from tests.core_helpers import make_sql_desk
 from tests.discord import payloads as p
@@ -81,7 +81,7 @@ class World:
 
     async def open(self) -> int:
         """A fresh SEO ticket of Alice's, delivered to both sides: its number."""
-        from bot.opening import open_ticket
+        from bot.tickets.opening import open_ticket
         from tests.core_helpers import form
 
         opened = await open_ticket(self.desk, form(customer(ALICE), subject=uuid.uuid4().hex))

@@ -17,10 +17,10 @@ from typing import Any
 import aiohttp
 from cryptography.fernet import Fernet
 
-from bot.accounts import link_account
 from bot.commands import Customer, LinkAccount, OpenTicket
-from bot.licences import import_licences
-from bot.opening import open_ticket
+from bot.customers.accounts import link_account
+from bot.customers.licences import import_licences
+from bot.tickets.opening import open_ticket
 from storage.engine import make_connection_factory, make_engine
 from storage.uow import sql_uow_factory
 from supportbot.bootstrap import build_runtime

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
-from bot.accounts import link_account
-from bot.clock import ManualClock
+from bot.customers.accounts import link_account
+from bot.customers.licences import StoredLicences, import_licences
 from bot.desk import Desk
 from bot.domain import Licence
-from bot.licences import StoredLicences, import_licences
-from bot.opening import open_ticket
+from bot.tickets.opening import open_ticket
+from bot.time.clock import ManualClock
 from supportbot.bootstrap import open_store
 from tests.core_helpers import OPEN_TIME, form, link, make_policy
 

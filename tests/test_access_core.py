@@ -9,16 +9,16 @@ from datetime import date, timedelta
 import pytest
 
 from adapters.crypto import FernetCipher
-from bot.access import submit_access, view_access
-from bot.accounts import link_account
-from bot.actions import customer_close, request_access, staff_close
 from bot.commands import Customer, CustomerClose, StaffClose
+from bot.customers.accounts import link_account
 from bot.desk import Desk
 from bot.domain import CloseReason, Target
 from bot.errors import Refusal
-from bot.opening import open_ticket
+from bot.secrets.access import submit_access, view_access
 from bot.texts import render
-from bot.timers import sweep
+from bot.tickets.actions import customer_close, request_access, staff_close
+from bot.tickets.opening import open_ticket
+from bot.time.timers import sweep
 from tests.core_helpers import ALICE, BOB, form, link, make_desk
 
 PASSWORD = "Pa55-unmistakable-9f3k"

@@ -22,11 +22,11 @@ from adapters.discord.rating import RateButton
 from adapters.discord.views import AccessButton, CloseButton
 from adapters.slack.app import APOLOGY, USAGE
 from adapters.slack.card import _actions
-from bot.access import submit_access
-from bot.actions import request_access
 from bot.commands import Staff
 from bot.domain import MessageKind
 from bot.ports import UnitOfWorkFactory
+from bot.secrets.access import submit_access
+from bot.tickets.actions import request_access
 from tests.discord import payloads as p
 from tests.discord.flows import customer
 from tests.matrix_rig import ALICE, BOB, CAROL, CAT, DAVE, EVE, World, world

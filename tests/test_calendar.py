@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.calendar import BusinessCalendar, parse_timezone
+from bot.time.calendar import BusinessCalendar, parse_timezone
 
 PARIS = ZoneInfo("Europe/Paris")
 CET = timezone(timedelta(hours=1))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import ManualClock
+from bot.time.clock import ManualClock
 from supportbot.cli import main
 from supportbot.timers_wiring import start_scheduler
 from tests.core_helpers import OPEN_TIME, make_desk
@@ -58,10 +58,10 @@ def test_invite_url_without_token_or_id_explains(env: Path, capsys: pytest.Captu
 
 async def test_the_scheduler_sweeps_at_start() -> None:
     """APScheduler only ticks: the first sweep runs at once (catching up on downtime)."""
-    from bot.accounts import link_account
     from bot.commands import StaffPost
-    from bot.conversation import staff_post
-    from bot.opening import open_ticket
+    from bot.customers.accounts import link_account
+    from bot.tickets.conversation import staff_post
+    from bot.tickets.opening import open_ticket
     from tests.core_helpers import BOB, form, link
 
     clock = ManualClock(OPEN_TIME)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from bot.accounts import link_account
-from bot.actions import claim, customer_close, staff_close
 from bot.commands import Claim, Customer, CustomerClose, CustomerPost, Edit, StaffClose, StaffPost
-from bot.conversation import customer_post, edit_message, staff_post
+from bot.customers.accounts import link_account
 from bot.domain import CloseReason, MessageKind, TicketStatus
 from bot.errors import Refusal
-from bot.opening import open_ticket
-from bot.queries import customer_list, customer_status, staff_open_tickets, staff_stats, staff_ticket
 from bot.texts import render
+from bot.tickets.actions import claim, customer_close, staff_close
+from bot.tickets.conversation import customer_post, edit_message, staff_post
+from bot.tickets.opening import open_ticket
+from bot.tickets.queries import customer_list, customer_status, staff_open_tickets, staff_stats, staff_ticket
 from tests.core_helpers import ALICE, BOB, form, link, make_desk
 
 CAROL = Customer("discord", "u-carol", "Carol")

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.accounts import link_account
 from bot.commands import Customer
+from bot.customers.accounts import link_account
 from bot.errors import Refusal
-from bot.opening import open_ticket, suggest_manual
 from bot.texts import render
+from bot.tickets.opening import open_ticket, suggest_manual
 from tests.core_helpers import OPEN_TIME, form, link, make_desk
 
 

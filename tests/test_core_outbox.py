@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bot.accounts import link_account
 from bot.commands import CustomerPost, StaffPost
-from bot.conversation import customer_post, staff_post
+from bot.customers.accounts import link_account
+from bot.delivery.outbox import MAX_ATTEMPTS
 from bot.domain import OutboxStatus
-from bot.opening import open_ticket
-from bot.outbox import MAX_ATTEMPTS
 from bot.ports import RetryLater, Undeliverable
+from bot.tickets.conversation import customer_post, staff_post
+from bot.tickets.opening import open_ticket
 from tests.core_helpers import ALICE, BOB, form, link, make_desk, make_dispatcher
 
 

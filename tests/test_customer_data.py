@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import deadlines
-from bot.clock import ManualClock
 from bot.domain import CloseReason
-from bot.timers import sweep
+from bot.time import deadlines
+from bot.time.clock import ManualClock
+from bot.time.timers import sweep
 from storage.engine import make_engine
 from supportbot.bootstrap import build_runtime
 from supportbot.cli import main

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.durations import format_duration, parse_duration
+from bot.time.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -17,14 +17,14 @@ from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 
 from adapters.email.smtp import SmtpMailer, split_subject
-from bot.accounts import link_account
 from bot.commands import StaffPost
-from bot.conversation import staff_post
+from bot.customers.accounts import link_account
+from bot.delivery.outbox import Dispatcher
 from bot.domain import OutboxStatus, Target
-from bot.opening import open_ticket
-from bot.outbox import Dispatcher
 from bot.ports import Delivery, RetryLater, Undeliverable
 from bot.texts import Text
+from bot.tickets.conversation import staff_post
+from bot.tickets.opening import open_ticket
 from tests.core_helpers import BOB, form, link, make_desk
 from tests.fakes import RecordingPort
 

@@ -12,7 +12,7 @@ import json
 
 from adapters.slack.card import card_blocks
 from adapters.slack.client import parse_ref
-from bot.accounts import linked_identities
+from bot.customers.accounts import linked_identities
 from tests.discord import payloads as p
 from tests.discord.flows import ALICE, eventually
 from tests.e2e_helpers import deliver_until, post_slack_event

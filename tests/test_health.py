@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.accounts import link_account
-from bot.opening import open_ticket
+from bot.customers.accounts import link_account
+from bot.tickets.opening import open_ticket
 from supportbot.health import health_app
 from tests.core_helpers import form, link, make_desk
 

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from bot.accounts import link_account
 from bot.commands import Customer, CustomerPost, LinkAccount, StaffPost
-from bot.conversation import customer_post, staff_post
+from bot.customers.accounts import link_account
 from bot.desk import Desk
 from bot.domain import MessageKind, Target
 from bot.errors import Refusal
-from bot.opening import open_ticket
 from bot.ports import UnitOfWorkFactory
-from bot.queries import customer_status, staff_ticket
 from bot.texts import Text, render
-from bot.ticket_numbers import MAX_TICKET_NUMBER, parse_ticket_number
+from bot.tickets.conversation import customer_post, staff_post
+from bot.tickets.opening import open_ticket
+from bot.tickets.queries import customer_status, staff_ticket
+from bot.tickets.ticket_numbers import MAX_TICKET_NUMBER, parse_ticket_number
 from bot.validation import clean_form
 from tests.core_helpers import ALICE, BOB, form, link, make_desk, make_dispatcher, make_sql_desk
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.clock import ManualClock
+from bot.customers.licences import StoredLicences
+from bot.delivery.housekeeping import DELIVERED_OUTBOX_KEPT, PROCESSED_EVENTS_KEPT, prune
 from bot.desk import Desk
 from bot.domain import OutboxItem, OutboxStatus, Target
-from bot.housekeeping import DELIVERED_OUTBOX_KEPT, PROCESSED_EVENTS_KEPT, prune
-from bot.licences import StoredLicences
 from bot.ports import UnitOfWorkFactory
+from bot.time.clock import ManualClock
 from supportbot.timers_wiring import start_scheduler
 from tests.core_helpers import make_desk, make_policy
 from tests.test_storage import T0

@@ -7,8 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.customers.licence_csv import (
+    RowError,
+    decode_export,
+    guess_separator,
+    parse_expires_at,
+    parse_licence_csv,
+)
 from bot.domain import Licence
-from bot.licence_csv import RowError, decode_export, guess_separator, parse_expires_at, parse_licence_csv
 
 
 def parse(text: str) -> tuple[list[Licence], list[RowError]]:

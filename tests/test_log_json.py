@@ -10,9 +10,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.clock import ManualClock
 from bot.domain import OutboxItem, Target
 from bot.ports import Delivery, RetryLater
+from bot.time.clock import ManualClock
 from supportbot.log_json import JsonFormatter
 from supportbot.metered import MeteredPort
 from supportbot.metrics import Metrics

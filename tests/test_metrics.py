@@ -14,11 +14,11 @@ import discord
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.accounts import link_account
-from bot.clock import ManualClock
-from bot.licences import import_licences
-from bot.opening import open_ticket
-from bot.timers import sweep
+from bot.customers.accounts import link_account
+from bot.customers.licences import import_licences
+from bot.tickets.opening import open_ticket
+from bot.time.clock import ManualClock
+from bot.time.timers import sweep
 from supportbot.bootstrap import build_runtime, open_store
 from supportbot.platforms import run_platforms
 from supportbot.settings import Settings

@@ -12,12 +12,12 @@ from datetime import timedelta
 
 import pytest
 
-import bot.outbox
+import bot.delivery.outbox
 from bot.commands import StaffPost
-from bot.conversation import staff_post
+from bot.delivery.outbox import LEASE, Dispatcher
 from bot.domain import Target
-from bot.outbox import LEASE, Dispatcher
 from bot.ports import Delivery, UnitOfWorkFactory
+from bot.tickets.conversation import staff_post
 from supportbot.process_identity import dead_on_this_host, process_identity
 from tests.core_helpers import BOB
 from tests.fakes import RecordingPort
@@ -83,7 +83,7 @@ class SlowPort(RecordingPort):
 
 async def test_a_long_delivery_keeps_its_lease_and_is_delivered_once(
         uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bot.outbox, "RENEW_EVERY", 0.01)
+    monkeypatch.setattr(bot.delivery.outbox, "RENEW_EVERY", 0.01)
     desk, _ = await opened(uow_factory)
     slow = SlowPort("s")
     first = Dispatcher(uow_factory, desk.clock, {Target.STAFF: slow}, owner="a")  # type: ignore[dict-item]

@@ -6,16 +6,16 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from bot.accounts import link_account
-from bot.clock import ManualClock
 from bot.commands import StaffPost
-from bot.conversation import staff_post
+from bot.customers.accounts import link_account
+from bot.customers.licences import StoredLicences
+from bot.delivery.outbox import Dispatcher
 from bot.desk import Desk
 from bot.domain import Target
-from bot.licences import StoredLicences
-from bot.opening import open_ticket
-from bot.outbox import Dispatcher
 from bot.ports import RetryLater, UnitOfWorkFactory
+from bot.tickets.conversation import staff_post
+from bot.tickets.opening import open_ticket
+from bot.time.clock import ManualClock
 from storage.engine import make_connection_factory, make_engine
 from storage.uow import sql_uow_factory
 from tests.core_helpers import BOB, OPEN_TIME, form, link, make_policy

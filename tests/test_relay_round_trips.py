@@ -13,15 +13,15 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from bot.accounts import link_account
-from bot.clock import ManualClock
 from bot.commands import CustomerPost
-from bot.conversation import customer_post
+from bot.customers.accounts import link_account
+from bot.customers.licences import StoredLicences
+from bot.delivery.outbox import Dispatcher
 from bot.desk import Desk
 from bot.domain import Target
-from bot.licences import StoredLicences
-from bot.opening import open_ticket
-from bot.outbox import Dispatcher
+from bot.tickets.conversation import customer_post
+from bot.tickets.opening import open_ticket
+from bot.time.clock import ManualClock
 from supportbot.bootstrap import Store, open_store
 from tests.core_helpers import ALICE, OPEN_TIME, form, link, make_policy
 from tests.fakes import RecordingPort

@@ -6,16 +6,16 @@ from datetime import timedelta
 
 import pytest
 
-from bot.accounts import link_account
-from bot.actions import customer_close, staff_close
 from bot.commands import Customer, CustomerClose, StaffClose
+from bot.customers.accounts import link_account
 from bot.domain import CloseReason
 from bot.errors import Refusal
-from bot.opening import open_ticket
 from bot.reporting.report import load_report
-from bot.satisfaction import rate
 from bot.texts import render
-from bot.timers import sweep
+from bot.tickets.actions import customer_close, staff_close
+from bot.tickets.opening import open_ticket
+from bot.tickets.satisfaction import rate
+from bot.time.timers import sweep
 from tests.core_helpers import ALICE, BOB, form, link, make_desk
 
 CAROL = Customer("discord", "u-carol", "Carol")
@@ -80,7 +80,7 @@ async def test_no_rating_after_inactivity_nor_when_switched_off() -> None:
     await link_account(desk, link())
     n = (await open_ticket(desk, form())).number
     from bot.commands import StaffPost
-    from bot.conversation import staff_post
+    from bot.tickets.conversation import staff_post
 
     await staff_post(desk, StaffPost(BOB, "e1", "Try this.", "ts1", ticket_number=n))
     desk.clock.advance(days=29)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.secrets import Finding, find_secrets, redact
+from bot.secrets.redaction import Finding, find_secrets, redact
 
 DATA = Path(__file__).parent / "data"
 # Ordinary messages wrongly flagged; the corpus currently reaches zero, keep it there.

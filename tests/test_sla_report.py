@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
-from bot.calendar import BusinessCalendar
 from bot.domain import CloseReason, Message, MessageKind, Ticket, TicketStatus
 from bot.reporting.figures import Spread, percentile
 from bot.reporting.report_text import report_csv, report_text
 from bot.reporting.sla import Breach, build_report
+from bot.time.calendar import BusinessCalendar
 
 TZ = timezone(timedelta(hours=1))
 DAY = [(time(9), time(12)), (time(14), time(18))]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.accounts import link_account
 from bot.commands import StaffPost
-from bot.conversation import staff_post
+from bot.customers.accounts import link_account
 from bot.domain import MessageKind, TicketStatus
 from bot.errors import Refusal
-from bot.opening import open_ticket
 from bot.texts import render
+from bot.tickets.conversation import staff_post
+from bot.tickets.opening import open_ticket
 from supportbot.policy_file import PolicyError, _policy_from
 from tests.core_helpers import BOB, form, link, make_desk
 
@@ -90,10 +90,10 @@ async def test_the_console_sends_a_snippet(tmp_path) -> None:  # type: ignore[no
 
 
 async def test_out_of_scope_closes_use_the_vendors_text_when_the_policy_has_one() -> None:
-    from bot.actions import staff_close
     from bot.commands import StaffClose
     from bot.domain import CloseReason
     from bot.texts import Text
+    from bot.tickets.actions import staff_close
 
     desk = make_desk(snippets={"close-customisation": "Dear {customer}, {ticket} asks for custom work: see our shop."})
     await link_account(desk, link())

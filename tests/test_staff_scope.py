@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 
 from adapters.crypto import FernetCipher
-from bot.access import submit_access, view_access
-from bot.accounts import link_account
-from bot.actions import claim, request_access, staff_close
 from bot.commands import Claim, Staff, StaffClose, StaffPost
-from bot.conversation import staff_post
+from bot.customers.accounts import link_account
 from bot.desk import Desk
 from bot.domain import CloseReason, MessageKind, Ticket
 from bot.errors import Refusal
-from bot.opening import open_ticket
 from bot.ports import UnitOfWorkFactory
-from bot.queries import staff_open_tickets, staff_stats, staff_ticket
+from bot.secrets.access import submit_access, view_access
+from bot.tickets.actions import claim, request_access, staff_close
+from bot.tickets.conversation import staff_post
+from bot.tickets.opening import open_ticket
+from bot.tickets.queries import staff_open_tickets, staff_stats, staff_ticket
 from supportbot.policy_file import PolicyError, load_policy
 from tests.core_helpers import ALICE, BOB, form, link, make_desk, make_sql_desk
 

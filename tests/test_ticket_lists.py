@@ -8,7 +8,7 @@ from datetime import timedelta
 from bot.commands import Staff
 from bot.domain import Ticket, TicketStatus
 from bot.ports import UnitOfWorkFactory
-from bot.queries import LONG_SPAN, staff_open_tickets, staff_stats, time_left
+from bot.tickets.queries import LONG_SPAN, staff_open_tickets, staff_stats, time_left
 from tests.core_helpers import make_desk
 from tests.test_storage import T0, make_account, new_ticket
 

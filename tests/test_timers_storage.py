@@ -15,19 +15,19 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import deadlines
-from bot.accounts import link_account
-from bot.clock import ManualClock
 from bot.commands import CustomerPost, StaffPost
-from bot.conversation import customer_post, staff_post
+from bot.customers.accounts import link_account
+from bot.customers.licences import StoredLicences
 from bot.desk import Desk
 from bot.domain import CloseReason, Licence, Ticket, TicketStatus
 from bot.errors import Refusal
-from bot.licences import StoredLicences
-from bot.opening import open_ticket
 from bot.policy import Policy
 from bot.ports import UnitOfWorkFactory
-from bot.timers import sweep
+from bot.tickets.conversation import customer_post, staff_post
+from bot.tickets.opening import open_ticket
+from bot.time import deadlines
+from bot.time.clock import ManualClock
+from bot.time.timers import sweep
 from storage.engine import make_connection_factory, make_engine
 from storage.models import outbox, reminder_ledger
 from storage.uow import sql_uow_factory

@@ -11,16 +11,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.accounts import link_account
-from bot.actions import claim
-from bot.calendar import BusinessCalendar
 from bot.commands import Claim, CustomerPost, StaffPost
-from bot.conversation import customer_post, staff_post
+from bot.customers.accounts import link_account
 from bot.desk import Desk
 from bot.domain import CloseReason, Licence, OutboxItem, Ticket, TicketStatus
-from bot.opening import open_ticket
 from bot.texts import Text, render
-from bot.timers import sweep
+from bot.tickets.actions import claim
+from bot.tickets.conversation import customer_post, staff_post
+from bot.tickets.opening import open_ticket
+from bot.time.calendar import BusinessCalendar
+from bot.time.timers import sweep
 from tests.core_helpers import ALICE, BOB, form, link, make_desk
 
 HOURS = [(time(9), time(12)), (time(14), time(18))]

@@ -6,14 +6,14 @@ import html
 import re
 
 from adapters.render.transcript import JinjaTranscriptRenderer, md_escape
-from bot.accounts import link_account
-from bot.actions import customer_close, staff_close
 from bot.commands import CustomerClose, CustomerPost, Edit, StaffClose, StaffPost
-from bot.conversation import customer_post, edit_message, staff_post
+from bot.customers.accounts import link_account
 from bot.desk import Desk
 from bot.domain import Attachment, CloseReason
-from bot.opening import open_ticket
 from bot.reporting.transcripts import load_transcript
+from bot.tickets.actions import customer_close, staff_close
+from bot.tickets.conversation import customer_post, edit_message, staff_post
+from bot.tickets.opening import open_ticket
 from tests.core_helpers import ALICE, BOB, form, link, make_desk
 
 HOSTILE = "<script>alert('x')</script> <!channel> <@U0000BOB> @everyone **bold** [link](javascript:alert(1))"
@@ -109,7 +109,7 @@ async def test_every_close_queues_both_transcripts_before_the_lock() -> None:
 async def test_inactivity_and_licence_expiry_closes_queue_transcripts_too() -> None:
     from datetime import timedelta
 
-    from bot.timers import sweep
+    from bot.time.timers import sweep
 
     desk = make_desk()
     await link_account(desk, link())

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from bot.clock import ManualClock
 from bot.domain import Target
 from bot.policy import WeeklyReport
 from bot.reporting.weekly import latest_slot
-from bot.timers import sweep
+from bot.time.clock import ManualClock
+from bot.time.timers import sweep
 from storage.models import outbox
 from tests.core_helpers import make_desk, make_policy
 from tests.test_timers_storage import another_process

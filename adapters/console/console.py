@@ -26,10 +26,6 @@ from adapters.console.parser import (
     parse_line,
 )
 from adapters.console.ports import Write, block
-from bot import actions, queries
-from bot.access import parse_valid_until, submit_access, view_access
-from bot.accounts import link_account
-from bot.clock import ManualClock
 from bot.commands import (
     Claim,
     Customer,
@@ -41,20 +37,24 @@ from bot.commands import (
     StaffClose,
     StaffPost,
 )
-from bot.conversation import customer_post, staff_post
+from bot.customers.accounts import link_account
+from bot.customers.licence_csv import SEPARATORS, decode_export, guess_separator, parse_licence_csv
+from bot.customers.licences import import_licences
+from bot.delivery.outbox import Dispatcher
 from bot.desk import Desk
 from bot.domain import STAFF_CLOSE_REASONS, CloseReason
 from bot.errors import Refusal
-from bot.licence_csv import SEPARATORS, decode_export, guess_separator, parse_licence_csv
-from bot.licences import import_licences
-from bot.opening import open_ticket, suggest_manual
-from bot.outbox import Dispatcher
 from bot.ports import Cipher
 from bot.reporting.requests import report_options, staff_report
-from bot.satisfaction import rate
-from bot.secrets import redact
+from bot.secrets.access import parse_valid_until, submit_access, view_access
+from bot.secrets.redaction import redact
 from bot.texts import Text, render
-from bot.ticket_numbers import parse_ticket_number
+from bot.tickets import actions, queries
+from bot.tickets.conversation import customer_post, staff_post
+from bot.tickets.opening import open_ticket, suggest_manual
+from bot.tickets.satisfaction import rate
+from bot.tickets.ticket_numbers import parse_ticket_number
+from bot.time.clock import ManualClock
 
 log = logging.getLogger(__name__)
 PLATFORM = "console"

@@ -7,7 +7,7 @@ import shlex
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.durations import parse_duration
+from bot.time.durations import parse_duration
 
 
 class ParseError(ValueError):

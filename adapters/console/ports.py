@@ -7,12 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from adapters.render.files import customer_transcript, report_files, staff_transcript
-from bot.accounts import last_valid_day
+from bot.customers.accounts import last_valid_day
 from bot.desk import Desk
 from bot.domain import Message, Ticket
 from bot.ports import Delivery
-from bot.queries import STAFF_STATUS
 from bot.texts import Text, render
+from bot.tickets.queries import STAFF_STATUS
 
 Write = Callable[[str], None]
 

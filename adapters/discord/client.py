@@ -17,12 +17,12 @@ from adapters.discord.rating import RateButton
 from adapters.discord.replies import PLATFORM, lang, safe_reply
 from adapters.discord.turns import Turns
 from adapters.discord.views import AccessButton, CloseButton
-from bot.catch_up import OpenThread, open_threads
 from bot.commands import Customer, CustomerPost, Edit
-from bot.conversation import customer_post, edit_message
+from bot.delivery.catch_up import OpenThread, open_threads
 from bot.desk import Desk
 from bot.domain import Attachment
 from bot.ports import Cipher
+from bot.tickets.conversation import customer_post, edit_message
 
 log = logging.getLogger(__name__)
 

@@ -12,13 +12,13 @@ from discord import app_commands
 from adapters.discord.labels import label, translation
 from adapters.discord.replies import customer_of, lang, reply, run_for
 from adapters.discord.views import LinkModal, TicketModal
-from bot.actions import customer_close
 from bot.commands import Customer, CustomerClose, OpenTicket
 from bot.desk import Desk
 from bot.errors import Refusal
-from bot.opening import linked_account
-from bot.queries import customer_list, customer_status
 from bot.texts import render
+from bot.tickets.actions import customer_close
+from bot.tickets.opening import linked_account
+from bot.tickets.queries import customer_list, customer_status
 from bot.validation import clean_form
 
 log = logging.getLogger(__name__)

@@ -15,11 +15,11 @@ from adapters.discord.labels import label, say
 from adapters.discord.rating import rating_buttons
 from adapters.discord.views import ticket_buttons
 from adapters.render.files import customer_transcript
-from bot.customer_tickets import record_customer_thread
 from bot.desk import Desk
 from bot.domain import Attachment, Message, Ticket
 from bot.ports import Delivery, RetryLater, Undeliverable
 from bot.texts import Text
+from bot.tickets.customer_tickets import record_customer_thread
 
 if TYPE_CHECKING:
     from adapters.discord.client import SupportClient
@@ -84,7 +84,7 @@ def nonce(d: Delivery, part: int = 0) -> str:
 
 
 class DiscordCustomerPort:
-    """See THE OUTBOX CONTRACT in bot/effects.py for the actions and what each returns."""
+    """See THE OUTBOX CONTRACT in bot/delivery/effects.py for the actions and what each returns."""
 
     def __init__(self, client: SupportClient, desk: Desk, support_channel_id: int,
                  fetch_file: FileFetcher | None = None) -> None:
@@ -133,7 +133,7 @@ class DiscordCustomerPort:
         view = ticket_buttons(ticket.number, ticket.locale, close=bool(d.payload.get("close_button")),
                               access=bool(d.payload.get("access_form")))
         if d.payload.get("rating_buttons"):
-            view = rating_buttons(ticket.number)  # 1-5, after a close (bot/satisfaction.py)
+            view = rating_buttons(ticket.number)  # 1-5, after a close (bot/tickets/satisfaction.py)
         return await self._send(thread, self._addressed(ticket, self._text(d, ticket)), self._to_customer(ticket), d,
                                 view=view)
 

@@ -13,7 +13,7 @@ from adapters.discord.labels import label, say
 from adapters.discord.replies import customer_of, lang, run_for, safe_reply
 from bot.desk import Desk
 from bot.errors import Refusal
-from bot.satisfaction import COMMENT_LIMIT, SCORES, check_rating, rate
+from bot.tickets.satisfaction import COMMENT_LIMIT, SCORES, check_rating, rate
 
 log = logging.getLogger(__name__)
 MODAL_TIMEOUT = 30 * 60.0

@@ -12,17 +12,17 @@ import discord
 
 from adapters.discord.labels import label, say
 from adapters.discord.replies import customer_of, lang, run_for, safe_reply
-from bot.access import parse_valid_until, submit_access
-from bot.accounts import link_account
-from bot.actions import customer_close
 from bot.commands import CustomerClose, LinkAccount, OpenTicket
+from bot.customers.accounts import link_account
 from bot.desk import Desk
 from bot.errors import Refusal
-from bot.opening import open_ticket, suggest_manual
 from bot.policy import ManualPage
 from bot.ports import Cipher
+from bot.secrets.access import parse_valid_until, submit_access
 from bot.texts import Text
-from bot.ticket_numbers import find_ticket
+from bot.tickets.actions import customer_close
+from bot.tickets.opening import open_ticket, suggest_manual
+from bot.tickets.ticket_numbers import find_ticket
 from bot.validation import clean_form
 
 log = logging.getLogger(__name__)

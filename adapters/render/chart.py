@@ -8,9 +8,9 @@ import io
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from bot.calendar import BusinessCalendar
 from bot.reporting.report_text import period_label
 from bot.reporting.sla import SlaReport
+from bot.time.calendar import BusinessCalendar
 
 WIDTH, HEIGHT, DPI = 10, 6, 100  # a 1000 x 600 pixel PNG
 

@@ -33,17 +33,17 @@ from adapters.slack.client import DEFAULT_API_URL, make_client, make_ref
 from adapters.slack.markup import to_plain
 from adapters.slack.report_command import is_report, slack_report
 from adapters.slack.staff import StaffDirectory
-from bot.access import view_access
-from bot.actions import claim, request_access, staff_close
 from bot.commands import Claim, Edit, Staff, StaffClose, StaffPost
-from bot.conversation import edit_message, staff_post
 from bot.desk import Desk
 from bot.domain import STAFF_CLOSE_REASONS, Attachment, CloseReason
 from bot.errors import Refusal
 from bot.ports import Cipher
-from bot.queries import staff_open_tickets, staff_stats, staff_ticket
+from bot.secrets.access import view_access
 from bot.texts import Text
-from bot.ticket_numbers import parse_ticket_number
+from bot.tickets.actions import claim, request_access, staff_close
+from bot.tickets.conversation import edit_message, staff_post
+from bot.tickets.queries import staff_open_tickets, staff_stats, staff_ticket
+from bot.tickets.ticket_numbers import parse_ticket_number
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from bot.accounts import last_valid_day
+from bot.customers.accounts import last_valid_day
 from bot.domain import STAFF_CLOSE_REASONS, Identity, Message, MessageKind, Ticket, TicketStatus
 from bot.policy import Policy
 from bot.texts import Text, render
@@ -121,7 +121,7 @@ def _long_section(label: str, value: str) -> dict[str, Any]:
 
 
 def licence_line(ticket: Ticket, now: datetime) -> str:
-    """The licence's last valid day, as customers are told it (bot.accounts.last_valid_day)."""
+    """The licence's last valid day, as customers are told it (bot.customers.accounts.last_valid_day)."""
     day = last_valid_day(ticket.licence_expires_at)
     return f"{day} (expired)" if now >= ticket.licence_expires_at else day
 

@@ -4,7 +4,7 @@ Slack answers chat.postMessage before the dispatcher commits the card's ts, and 
 die in between; a staff reply in that window would look like staff talking among themselves
 and be dropped. The card carries its outbox row in its message metadata, so a reply in an
 unknown thread reads the thread's parent once: our bot's card names its row, and the ticket
-learns its thread (bot/catch_up.py adopt_card_thread). Anything else is remembered as not a
+learns its thread (bot/delivery/catch_up.py adopt_card_thread). Anything else is remembered as not a
 card, so ordinary threads cost one read each.
 """
 
@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.client import make_ref
 from adapters.slack.port import METADATA_TYPE
-from bot.catch_up import adopt_card_thread
+from bot.delivery.catch_up import adopt_card_thread
 from bot.desk import Desk
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.client import make_ref, parse_ref
-from bot.catch_up import OpenThread, open_threads
+from bot.delivery.catch_up import OpenThread, open_threads
 from bot.desk import Desk
 
 log = logging.getLogger(__name__)

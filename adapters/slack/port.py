@@ -25,7 +25,7 @@ from adapters.slack.card import (
 from adapters.slack.client import ChannelResolver, make_ref, parse_ref, slack_error, translate
 from adapters.slack.pacing import ChannelHeld, ChannelPacer
 from adapters.slack.uploads import rating_block, upload_report, upload_transcript
-from bot.accounts import linked_identities
+from bot.customers.accounts import linked_identities
 from bot.desk import Desk
 from bot.domain import Attachment, Identity, Message, Ticket
 from bot.ports import Delivery, RetryLater, Undeliverable
@@ -42,7 +42,7 @@ MAX_PACING_WAIT = 5.0
 
 
 class SlackStaffPort:
-    """Implements bot.ports.DeliveryPort for Target.STAFF (see THE OUTBOX CONTRACT in bot/effects.py)."""
+    """Implements bot.ports.DeliveryPort for Target.STAFF (see THE OUTBOX CONTRACT in bot/delivery/effects.py)."""
 
     def __init__(self, client: AsyncWebClient, desk: Desk, *, channels: ChannelResolver | None = None,
                  pacer: ChannelPacer | None = None, download_timeout: float = 60.0) -> None:
@@ -56,7 +56,7 @@ class SlackStaffPort:
         self._posted: dict[int, tuple[str | None, int]] = {}
 
     def lane(self, delivery: Delivery) -> str | None:
-        """Deliveries to different channels go side by side (bot/lanes.py): each channel is paced
+        """Deliveries to different channels go side by side (bot/delivery/lanes.py): each channel is paced
         on its own, so waiting for one channel's bucket never holds back another's posts."""
         ticket = delivery.ticket
         if ticket is None:
@@ -199,7 +199,7 @@ class SlackStaffPort:
         ticket = self._ticket(delivery)
         channel, ts = self._thread(ticket)
         blocks = card_blocks(ticket, self.desk.policy, self.desk.clock.now(), await self._identities(ticket))
-        if delivery.payload.get("rating"):  # the customer rated the closed ticket (bot/satisfaction.py)
+        if delivery.payload.get("rating"):  # the customer rated the closed ticket (bot/tickets/satisfaction.py)
             blocks.append(rating_block(delivery.payload["rating"], str(delivery.payload.get("comment") or "")))
         await self._call("chat.update", lambda: self.client.chat_update(
             channel=channel, ts=ts, text=fallback_text(ticket), blocks=blocks))

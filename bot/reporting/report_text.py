@@ -6,10 +6,10 @@ import csv
 import io
 from datetime import timedelta
 
-from bot.calendar import BusinessCalendar, zone_label
-from bot.durations import format_duration
 from bot.reporting.figures import Spread
 from bot.reporting.sla import Figures, SlaReport
+from bot.time.calendar import BusinessCalendar, zone_label
+from bot.time.durations import format_duration
 
 
 def _d(value: timedelta | None) -> str:

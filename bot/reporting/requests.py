@@ -10,15 +10,15 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.commands import Staff
+from bot.delivery.effects import audit, emit
 from bot.desk import Desk
 from bot.domain import Target
-from bot.effects import audit, emit
 from bot.errors import Refusal
 from bot.ports import UnitOfWork
 from bot.reporting.report import load_report, parse_day, period
 from bot.reporting.report_text import report_text
 from bot.reporting.sla import SlaReport
-from bot.staff_scope import visible_channels
+from bot.tickets.staff_scope import visible_channels
 
 USAGE = "usage: /tickets report [since:YYYY-MM-DD] [until:YYYY-MM-DD]"
 

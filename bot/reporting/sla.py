@@ -20,9 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from bot.calendar import BusinessCalendar
 from bot.domain import Message, MessageKind, Ticket
 from bot.reporting.figures import Spread
+from bot.time.calendar import BusinessCalendar
 
 UNASSIGNED = "(nobody)"
 

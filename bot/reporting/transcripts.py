@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from bot.calendar import zone_label
+from bot.delivery.effects import emit
 from bot.desk import Desk
 from bot.domain import Attachment, Message, MessageKind, Target, Ticket
-from bot.effects import emit
 from bot.errors import Refusal
 from bot.ports import UnitOfWork
-from bot.secrets import redact
+from bot.secrets.redaction import redact
+from bot.time.calendar import zone_label
 
 Audience = Literal["staff", "customer"]
 Format = Literal["html", "md"]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.calendar import BusinessCalendar
 from bot.desk import Desk
 from bot.policy import WeeklyReport
 from bot.reporting.requests import emit_report
+from bot.time.calendar import BusinessCalendar
 
 KIND = "weekly_report"
 WEEK = timedelta(days=7)

@@ -12,9 +12,9 @@ import yarl
 
 from adapters.crypto import FernetCipher
 from adapters.discord import DiscordCustomerPort, SupportClient, build_discord_client
+from bot.delivery.outbox import Dispatcher
 from bot.desk import Desk
 from bot.domain import Target
-from bot.outbox import Dispatcher
 from tests.core_helpers import make_desk
 from tests.discord import payloads as p
 from tests.discord.fake_discord import FakeDiscord

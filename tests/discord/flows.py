@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from bot.accounts import link_account
 from bot.commands import Customer, LinkAccount
+from bot.customers.accounts import link_account
 from tests.discord import payloads as p
 from tests.discord.conftest import Rig
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.actions import request_access
+from bot.tickets.actions import request_access
 from tests.core_helpers import BOB
 from tests.discord import payloads as p
 from tests.discord.conftest import Rig

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.opening import open_ticket as core_open
+from bot.tickets.opening import open_ticket as core_open
 from tests.core_helpers import form
 from tests.discord import payloads as p
 from tests.discord.conftest import Rig

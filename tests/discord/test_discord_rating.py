@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.actions import staff_close
 from bot.commands import StaffClose
 from bot.domain import CloseReason
+from bot.tickets.actions import staff_close
 from tests.core_helpers import BOB
 from tests.discord import payloads as p
 from tests.discord.conftest import Rig

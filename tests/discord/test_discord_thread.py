@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.commands import Edit, StaffPost
-from bot.conversation import edit_message, staff_post
 from bot.domain import Attachment, MessageKind
+from bot.tickets.conversation import edit_message, staff_post
 from tests.core_helpers import BOB
 from tests.discord import payloads as p
 from tests.discord.conftest import Rig

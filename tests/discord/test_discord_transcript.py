@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.actions import staff_close
 from bot.commands import StaffClose, StaffPost
-from bot.conversation import staff_post
 from bot.domain import CloseReason, OutboxStatus
+from bot.tickets.actions import staff_close
+from bot.tickets.conversation import staff_post
 from tests.core_helpers import BOB
 from tests.discord import payloads as p
 from tests.discord.conftest import Rig

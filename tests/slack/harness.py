@@ -16,11 +16,11 @@ from slack_sdk.signature import SignatureVerifier
 from adapters.crypto import FernetCipher
 from adapters.slack.pacing import ChannelPacer
 from adapters.slack.runner import SlackParts, build_slack
-from bot.accounts import link_account
+from bot.customers.accounts import link_account
+from bot.delivery.outbox import Dispatcher
 from bot.desk import Desk
 from bot.domain import Message, Target, Ticket
-from bot.opening import open_ticket
-from bot.outbox import Dispatcher
+from bot.tickets.opening import open_ticket
 from tests.core_helpers import ALICE, form, link, make_desk
 from tests.fakes import FakeStore, ManualClock, RecordingPort
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack, eventually

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from bot.access import submit_access
-from bot.actions import request_access
+from bot.secrets.access import submit_access
+from bot.tickets.actions import request_access
 from tests.core_helpers import ALICE, BOB
 from tests.slack.fake_slack import eventually
 from tests.slack.harness import Harness

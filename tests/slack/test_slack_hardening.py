@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from adapters.slack.card import card_blocks, message_text, split_text
 from adapters.slack.staff import StaffDirectory
 from bot.commands import CustomerPost
-from bot.conversation import customer_post
 from bot.domain import Message, MessageKind, OutboxStatus
 from bot.ports import Delivery
 from bot.texts import Text
-from bot.timers import sweep
+from bot.tickets.conversation import customer_post
+from bot.time.timers import sweep
 from tests.core_helpers import ALICE
 from tests.slack.fake_slack import BOT_ID, BOT_USER, eventually
 from tests.slack.harness import Harness

@@ -12,10 +12,10 @@ import pytest
 
 from adapters.slack.pacing import ChannelPacer
 from bot.commands import CustomerPost
-from bot.conversation import customer_post
 from bot.domain import OutboxStatus
 from bot.ports import Delivery, RetryLater
 from bot.texts import Text
+from bot.tickets.conversation import customer_post
 from tests.core_helpers import ALICE
 from tests.slack.fake_slack import FakeSlack, eventually
 from tests.slack.harness import Harness, make_harness

@@ -11,11 +11,11 @@ from adapters.slack.card import card_blocks
 from adapters.slack.pacing import ChannelPacer
 from adapters.slack.port import SlackStaffPort
 from bot.commands import CustomerPost, Edit
-from bot.conversation import customer_post, edit_message
 from bot.domain import Attachment, CloseReason, OutboxStatus, TicketStatus
-from bot.opening import open_ticket
 from bot.ports import Delivery, RetryLater, Undeliverable
 from bot.texts import Text
+from bot.tickets.conversation import customer_post, edit_message
+from bot.tickets.opening import open_ticket
 from tests.core_helpers import ALICE, form
 from tests.slack.fake_slack import BOT_TOKEN
 from tests.slack.harness import Harness

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import html
 
-from bot.actions import staff_close
 from bot.commands import StaffClose
 from bot.domain import CloseReason, OutboxStatus
+from bot.tickets.actions import staff_close
 from tests.core_helpers import BOB
 from tests.slack.fake_slack import eventually
 from tests.slack.harness import Harness
@@ -49,7 +49,7 @@ async def test_a_failed_upload_is_retried_by_the_outbox(h: Harness):
 async def test_a_rating_shows_on_the_closed_card(h: Harness):
     import json
 
-    from bot.satisfaction import rate
+    from bot.tickets.satisfaction import rate
     from tests.core_helpers import ALICE
 
     n = await h.open()

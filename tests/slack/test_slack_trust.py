@@ -8,8 +8,8 @@ import json
 import pytest
 
 from adapters.slack.app import APOLOGY
-from bot.accounts import link_account
 from bot.commands import Customer
+from bot.customers.accounts import link_account
 from bot.domain import MessageKind
 from tests.core_helpers import link
 from tests.slack.fake_slack import eventually

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import deadlines, snippets
 from bot.commands import CustomerPost, Edit, StaffPost
-from bot.customer_tickets import the_only_one
+from bot.delivery.effects import audit, card_fields, emit
 from bot.desk import Desk
 from bot.domain import Message, MessageKind, Target, Ticket, TicketStatus
-from bot.effects import audit, card_fields, emit
 from bot.errors import Refusal
-from bot.notes import NoteKind, classify
 from bot.ports import UnitOfWork
-from bot.secrets import redact
-from bot.staff_scope import check_may_act
+from bot.secrets.redaction import redact
 from bot.texts import Text
-from bot.ticket_numbers import find_ticket
+from bot.tickets import snippets
+from bot.tickets.customer_tickets import the_only_one
+from bot.tickets.notes import NoteKind, classify
+from bot.tickets.staff_scope import check_may_act
+from bot.tickets.ticket_numbers import find_ticket
+from bot.time import deadlines
 
 
 async def tell_if_closed_now(uow: UnitOfWork, desk: Desk, ticket: Ticket, now: datetime) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 
+from bot.customers.licence_csv import normalise_email
 from bot.domain import Licence
-from bot.licence_csv import normalise_email
 from bot.ports import LicenceSource, UnitOfWorkFactory
 
 

@@ -4,27 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import deadlines, snippets
-from bot.access import destroy_access
-from bot.accounts import last_valid_day
 from bot.commands import Claim, CustomerClose, Staff, StaffClose
-from bot.customer_tickets import own_open_ticket
+from bot.customers.accounts import last_valid_day
+from bot.delivery.effects import audit, emit
 from bot.desk import Desk
 from bot.domain import CloseReason, Target, Ticket
-from bot.effects import audit, emit
 from bot.errors import Refusal
-from bot.opening import linked_account
 from bot.policy import Policy
 from bot.ports import UnitOfWork
 from bot.reporting.transcripts import emit_customer_transcript, emit_staff_transcript
-from bot.satisfaction import ask_for_rating
-from bot.staff_scope import check_may_act
+from bot.secrets.access import destroy_access
 from bot.texts import Text
-from bot.ticket_numbers import find_ticket
+from bot.tickets import snippets
+from bot.tickets.customer_tickets import own_open_ticket
+from bot.tickets.opening import linked_account
+from bot.tickets.satisfaction import ask_for_rating
+from bot.tickets.staff_scope import check_may_act
+from bot.tickets.ticket_numbers import find_ticket
+from bot.time import deadlines
 
 
 async def open_ticket_for_staff(uow: UnitOfWork, number: int, staff: Staff, policy: Policy) -> Ticket:
-    """The open ticket `number`, locked, if this staff member may act on it (bot/staff_scope.py)."""
+    """The open ticket `number`, locked, if this staff member may act on it (bot/tickets/staff_scope.py)."""
     ticket = await find_ticket(uow, number, lock=True)
     if ticket is None:
         raise Refusal("no_such_ticket", number=number)
@@ -40,7 +41,7 @@ async def close_ticket(
 ) -> None:
     """Close for good: tell the customer, lock their thread, update the card, destroy any
     temporary access. Used by every closer. With `desk`, the customer is asked for a rating
-    (bot/satisfaction.py: not after inactivity)."""
+    (bot/tickets/satisfaction.py: not after inactivity)."""
     deadlines.close(ticket, now, reason, by)
     await uow.tickets.save(ticket)
     await destroy_access(uow, ticket, now, by)
@@ -99,7 +100,7 @@ async def request_access(desk: Desk, staff: Staff, number: int) -> Text:
     now = desk.clock.now()
     async with desk.uow() as uow:
         ticket = await open_ticket_for_staff(uow, number, staff, desk.policy)
-        # access_form: the customer side offers a button opening the private form (bot/access.py)
+        # access_form: the customer side offers a button opening the private form (bot/secrets/access.py)
         await emit(uow, now, Target.CUSTOMER, "post", ticket, text=Text("access_request", {"staff": staff.display_name}),
                    access_form=True)
         await emit(uow, now, Target.STAFF, "post", ticket, text=Text("access_requested_note", {"staff": staff.display_name}))

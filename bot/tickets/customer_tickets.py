@@ -7,7 +7,7 @@ from bot.desk import Desk
 from bot.domain import Ticket
 from bot.errors import Refusal
 from bot.ports import UnitOfWork
-from bot.ticket_numbers import find_ticket
+from bot.tickets.ticket_numbers import find_ticket
 
 
 def the_only_one(mine: list[Ticket]) -> Ticket:

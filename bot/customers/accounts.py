@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.commands import LinkAccount
+from bot.delivery.effects import audit, emit
 from bot.desk import Desk
 from bot.domain import Identity, Licence, Target
-from bot.effects import audit, emit
 from bot.errors import Refusal
 from bot.ports import LicenceUnavailable, UnitOfWork
 from bot.texts import Text, render

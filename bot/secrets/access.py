@@ -1,6 +1,6 @@
 """Temporary access, on request only: a customer sends it through a private form, it is stored
 encrypted, staff read it on demand (every view audited), and it is destroyed when the ticket
-closes (bot/actions.close_ticket) or when it expires (bot/timers sweep), whichever is first.
+closes (bot/tickets/actions.close_ticket) or when it expires (bot/time/timers sweep), whichever is first.
 
 Clear text exists only in memory, here and in the adapter showing it: the repository, the
 outbox and the audit log only ever see ciphertext or the fact that access exists.
@@ -12,16 +12,16 @@ import json
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot.commands import Customer, Staff
-from bot.customer_tickets import own_open_ticket
+from bot.delivery.effects import audit, emit
 from bot.desk import Desk
 from bot.domain import AccessGrant, Target, Ticket
-from bot.effects import audit, emit
 from bot.errors import Refusal
 from bot.input_text import clean
 from bot.ports import Cipher, UnitOfWork
-from bot.staff_scope import may_view_access
 from bot.texts import Text
-from bot.ticket_numbers import find_ticket
+from bot.tickets.customer_tickets import own_open_ticket
+from bot.tickets.staff_scope import may_view_access
+from bot.tickets.ticket_numbers import find_ticket
 
 MAX_DAYS = 30  # the longest validity a customer may give (the policy: temporary access only)
 LIMITS = {"url": 500, "login": 200, "password": 500, "notes": 1000}

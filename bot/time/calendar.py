@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
 
-from bot.calendar_text import describe_week, format_instant
+from bot.time.calendar_text import describe_week, format_instant
 
 Interval = tuple[datetime, datetime]  # [start, end) as UTC instants
 

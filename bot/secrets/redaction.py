@@ -2,7 +2,7 @@
 
 The core stores and relays only `redact(text)[0]`. Known key formats and high-entropy strings
 come from detect-secrets' plugins (run on the whole text with their own regexes, so each
-finding has an exact position); `bot.secret_patterns` adds what a Magento support desk sees.
+finding has an exact position); `bot.secrets.patterns` adds what a Magento support desk sees.
 Only the secret value is replaced: `password: hunter2` becomes `password: [redacted: password]`.
 """
 
@@ -34,7 +34,7 @@ from detect_secrets.plugins.stripe import StripeDetector
 from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
 from detect_secrets.plugins.twilio import TwilioKeyDetector
 
-from bot import secret_patterns as p
+from bot.secrets import patterns as p
 
 
 @dataclass(frozen=True)

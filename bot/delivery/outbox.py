@@ -17,10 +17,10 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
+from bot.delivery.effects import emit
+from bot.delivery.lanes import in_lanes
+from bot.delivery.new_rows import NewRows, in_dispatcher
 from bot.domain import Message, MessageKind, OutboxItem, OutboxStatus, Target
-from bot.effects import emit
-from bot.lanes import in_lanes
-from bot.new_rows import NewRows, in_dispatcher
 from bot.ports import Clock, Delivery, DeliveryPort, RetryLater, Undeliverable, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)

@@ -13,15 +13,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from bot.access import purge_expired_access
-from bot.accounts import last_valid_day
-from bot.actions import close_ticket
+from bot.customers.accounts import last_valid_day
+from bot.delivery.effects import emit
 from bot.desk import Desk
 from bot.domain import CloseReason, Target, Ticket
-from bot.effects import emit
 from bot.ports import LicenceUnavailable, UnitOfWork
 from bot.reporting.weekly import post_weekly_report
+from bot.secrets.access import purge_expired_access
 from bot.texts import Text
+from bot.tickets.actions import close_ticket
 
 log = logging.getLogger(__name__)
 BATCH = 100

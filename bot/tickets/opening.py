@@ -6,18 +6,18 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, utils
 
-from bot import deadlines
-from bot.accounts import last_valid_day, licence_lines
 from bot.commands import Customer, OpenTicket
-from bot.conversation import tell_if_closed_now
+from bot.customers.accounts import last_valid_day, licence_lines
+from bot.delivery.effects import audit, emit
 from bot.desk import Desk
 from bot.domain import Licence, Target, Ticket
-from bot.durations import format_duration
-from bot.effects import audit, emit
 from bot.errors import Refusal
 from bot.policy import ManualPage
 from bot.ports import LicenceUnavailable, UnitOfWork
 from bot.texts import Text
+from bot.tickets.conversation import tell_if_closed_now
+from bot.time import deadlines
+from bot.time.durations import format_duration
 from bot.validation import clean_form
 
 

@@ -34,7 +34,7 @@ from bot.texts import Text
 #   card         post the ticket card in ticket.staff_channel; return its id
 #                -> ticket.staff_thread_ref (the card's message is the ticket's thread)
 #   card_update  re-render the card from `ticket` in place
-#                (cards list every identity linked to the ticket's account: bot.accounts.linked_identities)
+#                (cards list every identity linked to the ticket's account: bot.customers.accounts.linked_identities)
 #   post         post in the ticket's thread: payload text (a system notice; payload may carry
 #                "mention": user or group ids or "channel:NAME", space-separated), or `message`
 #                (customer message, with attachments to re-upload); return its id -> message.staff_ref
@@ -53,7 +53,7 @@ from bot.texts import Text
 
 def card_fields(ticket: Ticket) -> tuple[Any, ...]:
     """What a ticket's card shows that a conversation can change: a card_update is worth a
-    platform call only when one of these did (bot/conversation.py)."""
+    platform call only when one of these did (bot/tickets/conversation.py)."""
     return (ticket.status, ticket.assignee, ticket.sla_due_at, ticket.overdue_since, ticket.close_reason,
             ticket.licence_expires_at, ticket.subject, ticket.product)
 

@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 from bot.commands import Customer, Staff
 from bot.desk import Desk
 from bot.domain import MessageKind, Ticket, TicketStatus
-from bot.durations import format_duration
 from bot.errors import Refusal
-from bot.opening import linked_account
 from bot.ports import TicketStats
-from bot.staff_scope import check_may_act, visible_channels
 from bot.texts import Text, render
-from bot.ticket_numbers import find_ticket
+from bot.tickets.opening import linked_account
+from bot.tickets.staff_scope import check_may_act, visible_channels
+from bot.tickets.ticket_numbers import find_ticket
+from bot.time.durations import format_duration
 
 # how staff read a status (status_word is the customer's wording)
 STAFF_STATUS = {TicketStatus.AWAITING_STAFF: "waiting for staff",
@@ -79,7 +79,7 @@ def ticket_line(desk: Desk, ticket: Ticket, now: datetime) -> str:
 
 
 async def staff_open_tickets(desk: Desk, staff: Staff, assignee: str | None = None, page: int = PAGE) -> str:
-    """The open tickets in this staff member's scope (bot/staff_scope.py) nearest their deadline
+    """The open tickets in this staff member's scope (bot/tickets/staff_scope.py) nearest their deadline
     (only `assignee`'s, if given), at most `page` of them."""
     now = desk.clock.now()
     channels = visible_channels(desk.policy, staff)

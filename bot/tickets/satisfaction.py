@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.commands import Customer
+from bot.delivery.effects import audit, emit
 from bot.desk import Desk
 from bot.domain import CloseReason, Rating, Target, Ticket
-from bot.effects import audit, emit
 from bot.errors import Refusal
-from bot.opening import linked_account
 from bot.ports import UnitOfWork
 from bot.texts import Text
+from bot.tickets.opening import linked_account
 
 SCORES = range(1, 6)
 COMMENT_LIMIT = 1000

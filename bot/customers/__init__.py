@@ -1,0 +1,1 @@
+"""Customers: linked accounts and their licences."""

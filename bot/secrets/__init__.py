@@ -1,0 +1,1 @@
+"""Secrets: credentials redacted from messages, and temporary access kept encrypted."""

@@ -1,0 +1,1 @@
+"""Tickets: opening, the conversation, staff actions, customers' and staff's views."""

@@ -1,0 +1,1 @@
+"""Time: the business calendar, the clock, SLA deadlines and the timers sweep."""
