@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, TextClause, case, func, select, text, update
 
 from bot.domain import CloseReason, Ticket, TicketStatus
-from bot.ports import TicketStats, UnmeasuredAnswer
+from bot.repositories import TicketStats, UnmeasuredAnswer
 from storage.models import DEADLINE_COLUMNS, OPEN_TICKET_SQL, row_dict, tickets
 from storage.repositories import SqlRepository
 

@@ -10,7 +10,8 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain import Target
-from bot.ports import (
+from bot.ports import UnitOfWork, UnitOfWorkFactory
+from bot.repositories import (
     AccessRepository,
     AccountRepository,
     AuditRepository,
@@ -24,8 +25,6 @@ from bot.ports import (
     RatingRepository,
     ReminderLedger,
     TicketRepository,
-    UnitOfWork,
-    UnitOfWorkFactory,
 )
 from storage.access_repository import SqlAccessRepository
 from storage.housekeeping_repository import SqlHousekeeping

@@ -14,19 +14,17 @@ from typing import Any, cast
 
 from bot.domain import AuditEntry, Licence
 from bot.ports import (
-    AuditRepository,
     Clock,
     Delivery,
     DeliveryPort,
     LicenceSource,
     LicenceUnavailable,
-    ProcessedEventRepository,
-    ReminderLedger,
     RetryLater,
     Undeliverable,
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from bot.repositories import AuditRepository, ProcessedEventRepository, ReminderLedger
 from supportbot.log_json import log_context
 from supportbot.metrics import Metrics, platform_of
 

@@ -26,7 +26,8 @@ from bot.domain import (
     Target,
     Ticket,
 )
-from bot.ports import Delivery, RetryLater, TicketStats, UnmeasuredAnswer
+from bot.ports import Delivery, RetryLater
+from bot.repositories import TicketStats, UnmeasuredAnswer
 from bot.time.clock import ManualClock
 
 

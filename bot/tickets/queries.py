@@ -8,7 +8,7 @@ from bot.commands import Customer, Staff
 from bot.desk import Desk
 from bot.domain import MessageKind, Ticket, TicketStatus
 from bot.errors import Refusal
-from bot.ports import TicketStats
+from bot.repositories import TicketStats
 from bot.texts import Text, render
 from bot.tickets.opening import linked_account
 from bot.tickets.staff_scope import check_may_act, visible_channels
