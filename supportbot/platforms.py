@@ -69,13 +69,15 @@ async def start_platforms(runtime: Runtime, on_failure: Any = None) -> dict[Targ
         runtime.closers.append(slack.close)  # closers run last-in first-out: the session outlives the connection
         app_token = _secret(settings.slack_app_token) or None
         await keep_trying("Slack", lambda: check_slack_tokens(slack.client, app_token))
+        listening_from = desk.clock.now()  # replies stored from now on came live: no resume point
         await bind("SLACK_HTTP_PORT", settings.slack_http_port, lambda: start_slack(
             slack.app, app_token=app_token, http_port=settings.slack_http_port, owner=runtime.closers))
         ports[Target.STAFF] = slack.port
         # replies written while the bot was away longer than Slack retries: read from the threads
         async def slack_catch_up() -> None:
             try:
-                runtime.metrics.caught_up.labels("slack").inc(await catch_up_slack(slack.app, slack.client, desk))
+                runtime.metrics.caught_up.labels("slack").inc(await catch_up_slack(
+                    slack.app, slack.client, desk, stored_before=listening_from))
             except Exception:  # the database or Slack failing now: live events still flow
                 log.exception("Slack catch-up failed: replies written while the bot was away are read at the "
                               "next start")

@@ -5,6 +5,7 @@ against the local fakes, each message relayed once and in order."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from adapters.slack.catch_up import catch_up_slack
@@ -66,6 +67,39 @@ async def test_a_new_gateway_session_reads_what_was_written_meanwhile(world: Wor
     assert len(slack_thread_texts(w, card_ts)) == 4
 
 
+async def test_a_live_message_stored_before_the_catch_up_reads_its_thread_hides_nothing(world: World) -> None:
+    """Live events flow from READY on, and discord.py dispatches them while the catch-up has not
+    read the thread yet: the newest stored message is then newer than what was missed."""
+    w = world
+    ticket, thread, card_ts = await opened(w)
+    await w.discord.write(thread, ALICE, "before the drop")
+    await relayed_to_slack(w, card_ts, 1)
+    sessions = w.discord.identified
+    gate = asyncio.Event()
+    catch_up = w.client.catch_up  # type: ignore[attr-defined]
+
+    async def held_catch_up() -> int:
+        await gate.wait()
+        return await catch_up()
+    w.client.catch_up = held_catch_up  # type: ignore[attr-defined]
+
+    w.discord.refuse_gateway = True
+    await w.discord.drop_connections(invalidate=True)
+    for i in range(2):
+        await w.discord.write(thread, ALICE, f"while away {i}")
+    w.discord.refuse_gateway = False
+    await eventually(lambda: w.discord.identified == sessions + 1, within=20)
+    await w.discord.write(thread, ALICE, "live, before the catch-up")  # stored at once
+    await relayed_to_slack(w, card_ts, 2)
+    gate.set()
+
+    texts = await relayed_to_slack(w, card_ts, 4)
+    assert sorted(texts[2:]) == [f"*Alice* (customer): while away {i}" for i in range(2)]
+    assert await w.client.catching_up == 2  # type: ignore[attr-defined]  # the live one is not counted again
+    await w.dispatcher.run_once()
+    assert len(slack_thread_texts(w, card_ts)) == 4  # and not relayed twice
+
+
 async def test_a_resumed_session_gets_the_missed_events_replayed_once(world: World) -> None:
     w = world
     ticket, thread, card_ts = await opened(w)
@@ -114,4 +148,27 @@ async def test_slack_replies_written_while_away_are_read_at_start_once(world: Wo
                                   "EvLive") == 200
     await w.dispatcher.run_once()
     assert len([c for c in w.discord.posts_in(thread) if "(support)" in c.body.get("content", "")]) == 3
+    await parts.client.session.close() if parts.client.session else None
+
+
+async def test_a_slack_reply_heard_live_before_the_catch_up_hides_no_older_one(world: World) -> None:
+    w = world
+    ticket, thread, card_ts = await opened(w)
+    assert ticket.staff_thread_ref
+    channel = parse_ref(ticket.staff_thread_ref)[0]
+    listening_from = w.runtime.desk.clock.now()  # the bot (re)started listening for events here
+    w.slack.write_reply(channel, card_ts, "U0000BOB", "written while away")  # its event was never heard
+    live_ts = w.slack.write_reply(channel, card_ts, "U0000BOB", "newer, heard live")
+    assert await post_slack_event(w.slack_port, staff_reply(channel, card_ts, live_ts, "newer, heard live"),
+                                  "EvLive2") == 200
+
+    parts = build_slack(w.runtime.desk, token=BOT_TOKEN, api_url=w.slack.api_url)
+    assert await catch_up_slack(parts.app, parts.client, w.runtime.desk, min_interval=0,
+                                stored_before=listening_from) == 1
+
+    def answers() -> list[str] | None:
+        got = [c.body["content"] for c in w.discord.posts_in(thread) if "(support)" in c.body.get("content", "")]
+        return got if len(got) >= 2 else None
+    got = await deliver_until(w.dispatcher, answers, within=10)
+    assert sorted(g.split(": ", 1)[1] for g in got) == ["newer, heard live", "written while away"]
     await parts.client.session.close() if parts.client.session else None

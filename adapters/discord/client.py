@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import discord
@@ -61,6 +62,7 @@ class SupportClient(OwnedTasks):
         self.deleted_by_bot: set[int] = set()
         self.stale_after = STALE_AFTER
         self.catching_up: asyncio.Task[int] | None = None
+        self.connected_at: datetime | None = None  # the current gateway session's (on_connect)
         self.caught_up: Callable[[int], object] = lambda count: None  # a metric's hook (supportbot/metrics_inbound.py)
         self.turns = Turns()  # one thread's messages are stored in the order they came
         self.tree: app_commands.CommandTree[SupportClient] = app_commands.CommandTree(self)
@@ -72,6 +74,11 @@ class SupportClient(OwnedTasks):
         await self.tree.set_translator(LabelTranslator())
         await self.tree.sync(guild=discord.Object(id=self.guild_id))
         log.info("discord commands synced to guild %s", self.guild_id)
+
+    async def on_connect(self) -> None:
+        """A session's READY (or a RESUME) came: live messages flow from now on, so the catch-up
+        resumes each thread after the newest customer message stored before this moment."""
+        self.connected_at = self.desk.clock.now()
 
     async def on_ready(self) -> None:
         """A new gateway session (the start, or a RESUME Discord refused): Discord replays nothing
@@ -89,7 +96,7 @@ class SupportClient(OwnedTasks):
     async def catch_up(self) -> int:
         """Relay the customer messages of open tickets that no gateway event brought; returns how many."""
         recovered = 0
-        for thread in await open_threads(self.desk, PLATFORM_SIDE):
+        for thread in await open_threads(self.desk, PLATFORM_SIDE, self.connected_at):
             try:
                 recovered += await self._catch_up_thread(thread)
             except discord.HTTPException as exc:  # a deleted thread or lost access: the others still count
@@ -100,8 +107,10 @@ class SupportClient(OwnedTasks):
         return recovered
 
     async def _catch_up_thread(self, thread: OpenThread) -> int:
-        known = {int(part) for ref in thread.known_refs for part in ref.split(",") if part.isdigit()}
-        after = max(known | {int(thread.thread_ref)})  # snowflakes grow with time
+        def ids(refs: tuple[str, ...]) -> set[int]:
+            return {int(part) for ref in refs for part in ref.split(",") if part.isdigit()}
+        known = ids(thread.known_refs)
+        after = max(ids(thread.resume_refs) | {int(thread.thread_ref)})  # snowflakes grow with time
         channel = self.get_channel(int(thread.thread_ref)) or await self.fetch_channel(int(thread.thread_ref))
         if not isinstance(channel, discord.Thread):
             return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -34,9 +35,9 @@ def _ts(value: str) -> Decimal:
 
 
 def resume_after(thread: OpenThread) -> str:
-    """The newest ts the desk knows in this thread's channel; the thread itself if none."""
+    """The newest ts of a reply the desk stored in this thread before events came in; the thread itself if none."""
     channel, thread_ts = parse_ref(thread.thread_ref)
-    known = [ts for ch, ts in (ref.split(":", 1) for ref in thread.known_refs if ":" in ref) if ch == channel]
+    known = [ts for ch, ts in (ref.split(":", 1) for ref in thread.resume_refs if ":" in ref) if ch == channel]
     return max(known + [thread_ts], key=_ts)
 
 
@@ -61,11 +62,12 @@ async def _dispatch(app: AsyncApp, channel: str, message: dict[str, Any]) -> Non
     await app.async_dispatch(AsyncBoltRequest(body=body, mode="socket_mode"))  # trusted: we read it ourselves
 
 
-async def catch_up_slack(app: AsyncApp, client: AsyncWebClient, desk: Desk,
-                         min_interval: float = MIN_INTERVAL) -> int:
-    """Relay the staff replies of open tickets written while the bot was away; returns how many."""
+async def catch_up_slack(app: AsyncApp, client: AsyncWebClient, desk: Desk, min_interval: float = MIN_INTERVAL,
+                         stored_before: datetime | None = None) -> int:
+    """Relay the staff replies of open tickets written while the bot was away; returns how many.
+    `stored_before`: when events started to come in (bot/delivery/catch_up.py open_threads)."""
     recovered = 0
-    for thread in await open_threads(desk, "staff"):
+    for thread in await open_threads(desk, "staff", stored_before):
         channel, thread_ts = parse_ref(thread.thread_ref)
         known = set(thread.known_refs)
         try:

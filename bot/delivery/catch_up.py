@@ -21,6 +21,8 @@ class OpenThread:
     number: int
     thread_ref: str
     known_refs: tuple[str, ...]  # platform ids of the messages this side's people wrote, already stored
+    # those of them stored before the connection came back: where reading resumes (see open_threads)
+    resume_refs: tuple[str, ...]
 
 
 def _last_active(ticket: Ticket) -> datetime:
@@ -28,14 +30,20 @@ def _last_active(ticket: Ticket) -> datetime:
     return max(m for m in moments if m is not None)
 
 
-async def open_threads(desk: Desk, side: str) -> list[OpenThread]:
-    """Open tickets that have a thread on `side` ("customer" or "staff"), most recently active first."""
+async def open_threads(desk: Desk, side: str, stored_before: datetime | None = None) -> list[OpenThread]:
+    """Open tickets that have a thread on `side` ("customer" or "staff"), most recently active first.
+    `stored_before`: the moment the platform connection came back. Live messages flow from then
+    on, and one stored before the catch-up reads its thread must not become the resume point:
+    the missed messages are older than it."""
     column = "customer_thread_ref" if side == "customer" else "staff_thread_ref"
     async with desk.uow() as uow:
         tickets = [t for t in await uow.tickets.list_open() if getattr(t, column) and t.id is not None]
-        refs = await uow.messages.authored_refs([t.id for t in tickets if t.id is not None], side)
+        ids = [t.id for t in tickets if t.id is not None]
+        refs = await uow.messages.authored_refs(ids, side)
+        early = refs if stored_before is None else await uow.messages.authored_refs(ids, side, stored_before)
     tickets.sort(key=_last_active, reverse=True)
-    return [OpenThread(t.number, getattr(t, column), tuple(refs.get(t.id or 0, ()))) for t in tickets]
+    return [OpenThread(t.number, getattr(t, column), tuple(refs.get(t.id or 0, ())), tuple(early.get(t.id or 0, ())))
+            for t in tickets]
 
 
 async def adopt_card_thread(desk: Desk, row_id: int, thread_ref: str) -> bool:
