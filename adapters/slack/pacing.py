@@ -5,6 +5,13 @@ that it answers 429 with Retry-After. A bucket of `burst` tokens refilled at `ra
 a few messages go at once (a reply and its notice, two tickets answered together) and then
 settles at the sustained rate. Each channel has its own bucket, so one busy product never slows
 another; a 429 empties the channel's bucket until its Retry-After has passed.
+
+Deliveries of several tickets wait on one channel's bucket at once (bot/lanes.py), so the bucket
+serves them in the order they asked, one token each: a ticket with a backlog asks again only after
+its post went out (the dispatcher holds one row per ticket), so it goes behind every ticket already
+waiting, and each waiting ticket's turn comes within (tickets waiting) / rate seconds. Without the
+queue, every waiter slept until the next token and the first to wake took it: a lane that asked
+again at once could win every token and starve the others.
 """
 
 from __future__ import annotations
@@ -12,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 BURST, RATE = 4, 1.0  # Slack: ~1 message/s per channel, short bursts allowed
 
@@ -31,6 +39,8 @@ class _Bucket:
     tokens: float
     at: float  # when `tokens` was last brought up to date
     paused_until: float = float("-inf")
+    # who waits for a token, in the order they asked; the first one sleeps for the bucket
+    queue: deque[asyncio.Future[None]] = field(default_factory=deque)
 
 
 class ChannelPacer:
@@ -48,12 +58,32 @@ class ChannelPacer:
         return cls(burst=1, rate=math.inf)
 
     async def take(self, channel: str, max_wait: float = math.inf) -> None:
-        """Wait until `channel` may receive one more message, and count it. Raises ChannelHeld
-        instead of waiting longer than `max_wait` (a row must not sit out its lease in a sleep)."""
-        while (wait := self._try_take(channel)) > 0:
-            if wait > max_wait:
-                raise ChannelHeld(wait)
-            await self._sleep(wait)
+        """Wait for `channel`'s next token after those who asked before, and take it. Raises
+        ChannelHeld instead of waiting out a hold (a 429) longer than `max_wait`: the row goes back
+        to the outbox. Waiting one's turn is not limited: the dispatcher renews the lease meanwhile."""
+        bucket = self._bucket(channel, self._clock())
+        self._check_hold(bucket, max_wait)
+        if not bucket.queue and self._try_take(channel) == 0:
+            return  # nobody waiting and a token left: no queue needed
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        bucket.queue.append(turn)
+        if bucket.queue[0] is turn:
+            turn.set_result(None)
+        try:
+            await turn  # until every earlier waiter has its token (or gave up)
+            while (wait := self._try_take(channel)) > 0:
+                self._check_hold(bucket, max_wait)
+                await self._sleep(wait)
+        finally:
+            first = bucket.queue[0] is turn
+            bucket.queue.remove(turn)
+            if first and bucket.queue and not bucket.queue[0].done():
+                bucket.queue[0].set_result(None)  # the next waiter's turn
+
+    def _check_hold(self, bucket: _Bucket, max_wait: float) -> None:
+        held = bucket.paused_until - self._clock()
+        if held > max_wait:
+            raise ChannelHeld(held)
 
     def pause(self, channel: str, seconds: float) -> None:
         """Slack said 429: nothing more to `channel` for `seconds`; then one post, then the rate."""
