@@ -8,7 +8,7 @@ commits (as in production: later messages arrive while earlier ones are being de
     python -m bench.burst --burst 1 --no-lanes     # as it was: one post a second, one lane
     python -m bench.burst --channels 2             # the tickets spread over two channels
     python -m bench.burst --spread 10              # the quiet tickets write over 10 s, not at once
-    python -m bench.burst --busy 19 --spread 100   # 19 backlogs first, then a newcomer writes
+    python -m bench.burst --busy 19 --late 3       # 19 backlogs in flight, then a newcomer writes
     python -m bench.burst --messages 40 --tickets 8 --rate 5   # a quick run
 
 The bound ("no ticket waits behind another ticket's backlog longer than the bucket allows"): a
@@ -85,13 +85,15 @@ def plan(tickets: int, messages: int, chatty: int, busy: int = 1) -> list[tuple[
 
 
 async def write_burst(desk: Desk, numbers: list[int], args: argparse.Namespace) -> dict[tuple[int, int], float]:
-    """The customers write: the chatty backlog at once, then the quiet tickets in turns, one
-    message every `--spread`/n seconds. Returns when each message was committed (loop time)."""
+    """The customers write: the chatty backlog at once, then (`--late` seconds later) the quiet
+    tickets in turns, one message every `--spread`/n seconds. Returns when each was committed."""
     loop = asyncio.get_running_loop()
     order = plan(args.tickets, args.messages, args.chatty, args.busy)
     gap = args.spread / (len(order) - args.chatty)
     written: dict[tuple[int, int], float] = {}
     for i, (t, m) in enumerate(order):
+        if i == args.chatty and args.late:
+            await asyncio.sleep(args.late)
         if gap and i >= args.chatty:
             await asyncio.sleep(gap)
         await customer_post(desk, CustomerPost(ALICE, f"burst-{t}-{m}", f"burst t{t} m{m}", ticket_number=numbers[t]))
@@ -173,7 +175,7 @@ async def run(args: argparse.Namespace, folder: str) -> bool:
         print(f"{args.messages} messages over {args.tickets} tickets in {args.channels} channel(s), "
               f"bucket {args.burst} + {args.rate:g}/s, {'lanes' if args.lanes else 'one lane'}; "
               f"fake Slack allows bursts of {args.slack_burst}; {args.busy} chatty ticket(s) write {args.chatty} "
-              f"first, the quiet ones the rest over {args.spread:g} s:")
+              f"first, the quiet ones the rest {args.late:g} s later over {args.spread:g} s:")
         print(f"  drained in {drained:.1f} s; wait median {statistics.median(waits):.1f} s, "
               f"p95 {waits[int(len(waits) * 0.95)]:.1f} s, max {waits[-1]:.1f} s")
         print(f"  a quiet ticket's first message waited at most {first[1]:.1f} s "
@@ -204,6 +206,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--slack-burst", type=int, default=5, help="the burst the fake Slack tolerates")
     parser.add_argument("--spread", type=float, default=0.0, help="seconds over which the quiet tickets "
                         "write, after the chatty backlog (default: at once)")
+    parser.add_argument("--late", type=float, default=0.0, help="seconds between the chatty backlog and "
+                        "the quiet tickets' first message")
     parser.add_argument("--no-lanes", dest="lanes", action="store_false", help="every channel in one lane")
     args = parser.parse_args(argv)
     if args.chatty is None:
