@@ -36,8 +36,9 @@ T = TypeVar("T")
 MAX_FILE_BYTES = 100 * 1024 * 1024
 # every post carries the outbox row and part it delivers, so a retry after a crash can find it
 METADATA_TYPE = "supportbot_outbox"
-# longest a delivery sleeps for its channel's bucket; beyond (after a long Retry-After) the row
-# goes back to the outbox with that delay, rather than sleeping through its lease
+# longest a delivery waits out a hold on its channel (a 429's Retry-After); beyond, the row goes
+# back to the outbox with that delay rather than sleeping in hand (waiting one's turn among the
+# channel's posts is not limited: that is bounded by the tickets waiting, see pacing.py)
 MAX_PACING_WAIT = 5.0
 
 
@@ -55,15 +56,11 @@ class SlackStaffPort:
         # posts only what is missing (in memory: a restart may repeat a part, never lose one)
         self._posted: dict[int, tuple[str | None, int]] = {}
 
-    def lane(self, delivery: Delivery) -> str | None:
-        """Deliveries to different channels go side by side (bot/lanes.py): each channel is paced
-        on its own, so waiting for one channel's bucket never holds back another's posts."""
-        ticket = delivery.ticket
-        if ticket is None:
-            return None
-        # the thread's channel once the card is posted (a ticket has one row in a batch, so its
-        # card and its later posts never race in two lanes)
-        return ticket.staff_thread_ref.split(":", 1)[0] if ticket.staff_thread_ref else ticket.staff_channel
+    def lane(self, delivery: Delivery) -> int | None:
+        """Each ticket is its own lane (bot/lanes.py): its rows go in order, other tickets' side by
+        side. Posts to one channel still share its bucket, which serves them in turn (pacing.py);
+        what is not paced (a reaction, a card update, a file download) waits for nobody's posts."""
+        return delivery.ticket.id if delivery.ticket is not None else None
 
     async def deliver(self, delivery: Delivery) -> str | None:
         handler = {"card": self._card, "card_update": self._card_update, "post": self._post,

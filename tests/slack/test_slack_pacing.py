@@ -1,7 +1,9 @@
-"""Pacing per Slack channel (a token bucket with short bursts), channels in their own lanes,
-429 + Retry-After honoured, order per ticket kept, and one HTTP session for every call.
+"""Pacing per Slack channel (a token bucket with short bursts, its waiters served in turn), each
+ticket in its own lane, 429 + Retry-After honoured, order per ticket kept, and one HTTP session
+for every call.
 
-Time is a manual clock: the pacer's sleeps are recorded (or held) instead of slept."""
+Time is a manual clock: the pacer's sleeps are recorded (or held) instead of slept; VirtualTime
+serves many sleepers at once."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ import pytest
 from adapters.slack.pacing import ChannelHeld, ChannelPacer
 from bot.commands import CustomerPost
 from bot.conversation import customer_post
-from bot.domain import OutboxStatus
+from bot.domain import OutboxStatus, Target
+from bot.effects import emit
 from bot.ports import Delivery, RetryLater
 from bot.texts import Text
 from tests.core_helpers import ALICE
@@ -250,6 +253,28 @@ async def test_a_waiting_channel_does_not_hold_back_another(h: Harness) -> None:
         run.cancel()
     assert any("seo 0" in t for t in _posted(h, "C0SEO"))
     assert all(o.status is OutboxStatus.DELIVERED for o in h.store.state.outbox.values())
+
+
+async def test_what_is_not_paced_waits_for_no_other_ticket_s_posts(h: Harness) -> None:
+    """Each ticket is its own lane: a card update in a channel whose bucket is empty goes at once,
+    while another ticket's post in that channel waits for its token."""
+    first, second = await h.open(), await h.open(subject="Checkout button hidden")
+    time = ManualTime(hold=True)
+    h.slack.port.pacer = pacer(time, burst=1)
+    h.slack.port.pacer.pause("C0SEO", 3.0)  # the channel waits (as after a 429)
+    await _customer_posts(h, 1, first, "waiting")
+    async with h.desk.uow() as uow:  # older rows first: the post, then the other ticket's card update
+        await emit(uow, h.clock.now(), Target.STAFF, "card_update", h.ticket(second))
+        await uow.commit()
+    run = asyncio.create_task(h.dispatcher.run_once())
+    try:
+        await _until(lambda: bool(h.fake.called("chat.update")))
+        assert not any("waiting 0" in t for t in _posted(h, "C0SEO"))
+        time.release()
+        await asyncio.wait_for(run, timeout=10)
+    finally:
+        run.cancel()
+    assert any("waiting 0" in t for t in _posted(h, "C0SEO"))
 
 
 async def test_order_per_ticket_is_kept_in_a_busy_channel(h: Harness) -> None:
