@@ -91,11 +91,18 @@ class SlackStaffPort:
         except Exception as exc:
             raise translate(exc, what) from exc
 
-    async def _paced(self, channel: str, what: str, call: Callable[[], Awaitable[T]]) -> T | None:
+    async def _paced(self, channel: str, what: str, call: Callable[[], Awaitable[T]],
+                     delivery: Delivery | None = None) -> T | None:
         """A post to `channel` once its bucket allows; a 429 also holds the channel's later posts.
         A channel held longer than MAX_PACING_WAIT gives the row back to the outbox instead."""
+        key, waited = None, 0.0
+        if delivery is not None and delivery.ticket is not None:
+            # the bucket serves tickets by when their post became due (pacing.py)
+            key = delivery.ticket.id
+            if delivery.item is not None:
+                waited = (self.desk.clock.now() - delivery.item.created_at).total_seconds()
         try:
-            await self.pacer.take(channel, max_wait=MAX_PACING_WAIT)
+            await self.pacer.take(channel, max_wait=MAX_PACING_WAIT, key=key, waited=waited)
         except ChannelHeld as exc:
             raise RetryLater(f"{what}: Slack rate limit on the channel", retry_after=exc.retry_after) from exc
         try:
@@ -106,7 +113,8 @@ class SlackStaffPort:
             raise
 
     async def _post_text(self, channel: str, text: str, thread_ts: str | None = None,
-                         blocks: list[dict[str, Any]] | None = None, item_id: int | None = None) -> str:
+                         blocks: list[dict[str, Any]] | None = None, item_id: int | None = None,
+                         delivery: Delivery | None = None) -> str:
         """Post text, in several messages over Slack's limit; returns the first one's ref.
         Parts already posted for this outbox row are not posted again when it is retried."""
         first, done = self._posted.get(item_id, (None, 0)) if item_id is not None else (None, 0)
@@ -121,7 +129,7 @@ class SlackStaffPort:
             if item_id is not None:
                 kwargs["metadata"] = {"event_type": METADATA_TYPE, "event_payload": {"row": item_id, "part": index}}
             response: Any = await self._paced(channel, "chat.postMessage",
-                                              partial(self.client.chat_postMessage, **kwargs))
+                                              partial(self.client.chat_postMessage, **kwargs), delivery)
             first = first or make_ref(response.get("channel") or channel, response["ts"])
             if item_id is not None:
                 self._posted[item_id] = (first, index + 1)
@@ -183,7 +191,7 @@ class SlackStaffPort:
         ticket = self._ticket(delivery)
         channel = await self.channels.resolve(ticket.staff_channel)
         blocks = card_blocks(ticket, self.desk.policy, self.desk.clock.now(), await self._identities(ticket))
-        return await self._post_text(channel, fallback_text(ticket), blocks=blocks)
+        return await self._post_text(channel, fallback_text(ticket), blocks=blocks, delivery=delivery)
 
     async def _identities(self, ticket: Ticket) -> list[Identity]:
         """Everyone linked to the ticket's account: staff see who may be writing as the customer."""
@@ -211,9 +219,9 @@ class SlackStaffPort:
                 text = f"{mention(str(delivery.payload['mention']))} {text}"
         else:
             text = message_text(message)
-        ref = await self._post_text(channel, text, thread_ts, item_id=delivery.item_id)
+        ref = await self._post_text(channel, text, thread_ts, item_id=delivery.item_id, delivery=delivery)
         if message is not None and message.attachments:
-            await self._upload(channel, thread_ts, message.attachments)
+            await self._upload(channel, thread_ts, message.attachments, delivery)
         self._posted.pop(delivery.item_id, None)
         return ref
 
@@ -251,7 +259,8 @@ class SlackStaffPort:
 
     # --- files -------------------------------------------------------------------------
 
-    async def _upload(self, channel: str, thread_ts: str, attachments: tuple[Attachment, ...]) -> None:
+    async def _upload(self, channel: str, thread_ts: str, attachments: tuple[Attachment, ...],
+                      delivery: Delivery | None = None) -> None:
         """Copy each file into the thread: customer-side URLs expire, a link is not enough."""
         uploads, missing = [], []
         for attachment in attachments:
@@ -263,10 +272,11 @@ class SlackStaffPort:
                                 "title": attachment.filename or "file"})
         if uploads:
             await self._paced(channel, "files.uploadV2", lambda: self.client.files_upload_v2(
-                file_uploads=uploads, channel=channel, thread_ts=thread_ts))
+                file_uploads=uploads, channel=channel, thread_ts=thread_ts), delivery)
         if missing:
             names = ", ".join(escape(n) for n in missing)
-            await self._post_text(channel, f"_(attachments that could not be copied: {names})_", thread_ts)
+            await self._post_text(channel, f"_(attachments that could not be copied: {names})_", thread_ts,
+                                  delivery=delivery)
 
     async def _download(self, attachment: Attachment) -> bytes | None:
         """The file's bytes; None when it is gone for good or too large (4xx, size)."""

@@ -162,6 +162,52 @@ async def test_waiters_are_served_in_the_order_they_asked() -> None:
     assert [at for _, at in served] == pytest.approx([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0])
 
 
+async def test_a_ticket_s_next_post_keeps_its_place_and_a_backlog_never_jumps_the_queue() -> None:
+    """The queue is by when a post became due: the chatty ticket's next row, written long ago, is
+    due only once its previous post went out, so it goes behind the ticket already waiting then;
+    a newcomer that wrote after that goes after it, though the next row was asked for later."""
+    time = VirtualTime()
+    p = pacer(time, burst=1, rate=1.0)
+    await p.take("C1")  # the bucket is empty: every post waits for the rate
+    served: list[tuple[str, float]] = []
+
+    async def post(who: str, at: float, key: str, waited: float = 0.0) -> None:
+        await time.sleep(at - time.now)
+        await p.take("C1", key=key, waited=waited)
+        served.append((who, time.now))
+
+    async def chatty() -> None:
+        await post("chatty 0", 0.0, "chatty", waited=60.0)
+        # its next row: written a minute ago, asked for 0.3 s after chatty 0 went out (settle, lease)
+        await post("chatty 1", time.now + 0.3, "chatty", waited=61.3)
+
+    await time.run(chatty(), post("waiting", 0.01, "w"), post("newcomer", 1.1, "n"))
+    assert [who for who, _ in served] == ["chatty 0", "waiting", "chatty 1", "newcomer"]
+    assert [at for _, at in served] == pytest.approx([1.0, 2.0, 3.0, 4.0])
+
+
+async def test_a_next_post_due_earlier_goes_before_the_one_sleeping_for_the_token() -> None:
+    time = VirtualTime()
+    p = pacer(time, burst=1, rate=1.0)
+    served: list[tuple[str, float]] = []
+
+    async def chatty() -> None:
+        await p.take("C1", key="chatty", waited=30.0)  # the only token, at 0
+        served.append(("chatty 0", time.now))
+        await time.sleep(0.05)  # settle, lease: meanwhile a newcomer waits for the next token
+        await p.take("C1", key="chatty", waited=30.05)  # due at 0, when chatty 0 went out
+        served.append(("chatty 1", time.now))
+
+    async def newcomer() -> None:
+        await time.sleep(0.01)
+        await p.take("C1", key="n")  # due at 0.01
+        served.append(("newcomer", time.now))
+
+    await time.run(chatty(), newcomer())
+    assert [who for who, _ in served] == ["chatty 0", "chatty 1", "newcomer"]
+    assert [at for _, at in served] == pytest.approx([0.0, 1.0, 2.0])
+
+
 async def test_a_long_hold_turns_every_waiter_back_and_a_cancelled_one_holds_up_nobody() -> None:
     time = VirtualTime()
     p = pacer(time, burst=1, rate=1.0)
