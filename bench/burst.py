@@ -12,14 +12,14 @@ commits (as in production: later messages arrive while earlier ones are being de
     python -m bench.burst --messages 40 --tickets 8 --rate 5   # a quick run
 
 The bound ("no ticket waits behind another ticket's backlog longer than the bucket allows"): a
-message becomes its ticket's head when it is written or when the ticket's previous message is
+message becomes its ticket's head when the customer sends it or when the ticket's previous message is
 posted, whichever is later. If k tickets of its channel have something pending at that moment
 (its own included) and the bucket refills at r posts a second, fair turns post it within k/r
 seconds: one post of each other ticket, then its own. The burst only makes it sooner. A ticket
 behind another's backlog of n posts would wait n/r instead. TOLERANCE allows for the
 dispatcher's own work (lease, commit, HTTP).
 
-It prints the drain time, the waits (written to posted), the longest a ticket's first message
+It prints the drain time, the waits (sent to posted), the longest a ticket's first message
 waited next to its bound, the worst head of any message against its bound (PASS/FAIL), the 429s
 the fake answered, and whether order was kept per ticket.
 """
@@ -86,7 +86,7 @@ def plan(tickets: int, messages: int, chatty: int, busy: int = 1) -> list[tuple[
 
 async def write_burst(desk: Desk, numbers: list[int], args: argparse.Namespace) -> dict[tuple[int, int], float]:
     """The customers write: the chatty backlog at once, then (`--late` seconds later) the quiet
-    tickets in turns, one message every `--spread`/n seconds. Returns when each was committed."""
+    tickets in turns, one message every `--spread`/n seconds. Returns when each was sent."""
     loop = asyncio.get_running_loop()
     order = plan(args.tickets, args.messages, args.chatty, args.busy)
     gap = args.spread / (len(order) - args.chatty)
@@ -96,8 +96,9 @@ async def write_burst(desk: Desk, numbers: list[int], args: argparse.Namespace) 
             await asyncio.sleep(args.late)
         if gap and i >= args.chatty:
             await asyncio.sleep(gap)
-        await customer_post(desk, CustomerPost(ALICE, f"burst-{t}-{m}", f"burst t{t} m{m}", ticket_number=numbers[t]))
+        # written when the customer sends it (the row's created_at), before the store's commit
         written[(t, m)] = loop.time()
+        await customer_post(desk, CustomerPost(ALICE, f"burst-{t}-{m}", f"burst t{t} m{m}", ticket_number=numbers[t]))
     return written
 
 
