@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.commands import CustomerPost, StaffPost
 from bot.customers.accounts import link_account
-from bot.delivery.outbox import MAX_ATTEMPTS
-from bot.domain import OutboxStatus
-from bot.ports import RetryLater, Undeliverable
+from bot.delivery.new_rows import NewRows
+from bot.delivery.outbox import MAX_ATTEMPTS, Dispatcher
+from bot.domain import OutboxStatus, Target
+from bot.ports import Delivery, RetryLater, Undeliverable
 from bot.tickets.conversation import customer_post, staff_post
 from bot.tickets.opening import open_ticket
 from tests.core_helpers import ALICE, BOB, form, link, make_desk, make_dispatcher
+from tests.fakes import RecordingPort
 
 
 async def setup():  # type: ignore[no-untyped-def]
@@ -88,8 +92,6 @@ async def test_customer_message_is_relayed_once_to_staff():
 
 async def test_a_slow_platform_does_not_hold_back_the_other():
     """Slack paces posts (a second per channel) or may hang: Discord deliveries go on meanwhile."""
-    import asyncio
-
     desk, n, dispatcher, customer, staff, _ = await setup()
     release = asyncio.Event()
     recorded = staff.deliver
@@ -107,3 +109,54 @@ async def test_a_slow_platform_does_not_hold_back_the_other():
     release.set()
     await running
     assert staff.actions() == ["card"]
+
+
+class LanePort(RecordingPort):
+    """A staff port with a lane per ticket (as the Slack port) whose posts to one ticket hang."""
+
+    def __init__(self) -> None:
+        super().__init__("s")
+        self.stuck_ticket: int | None = None
+        self.release = asyncio.Event()
+
+    def lane(self, delivery: Delivery) -> int | None:
+        return delivery.ticket.id if delivery.ticket else None
+
+    async def deliver(self, delivery: Delivery) -> str | None:
+        if delivery.ticket and delivery.ticket.id == self.stuck_ticket and delivery.action == "post":
+            await self.release.wait()
+        return await super().deliver(delivery)
+
+
+async def test_with_lanes_a_ticket_does_not_wait_for_the_slowest_lane_of_a_batch() -> None:
+    """Rows that come due while a lane is stuck (the next of a ticket, a newcomer's first) go at
+    once, not after the rest of the batch: no ticket waits behind another ticket's queue."""
+    desk = make_desk()
+    await link_account(desk, link())
+    stuck, busy, late = [(await open_ticket(desk, form(subject=s))).number
+                         for s in ("Sitemap is empty", "Checkout button hidden", "Images load slowly")]
+    staff, new_rows = LanePort(), NewRows()
+    dispatcher = Dispatcher(desk.uow, desk.clock, {Target.STAFF: staff, Target.CUSTOMER: RecordingPort("c")},
+                            new_rows=new_rows)
+    await dispatcher.run_once()  # cards and threads
+    staff.stuck_ticket = desk.uow.state.tickets[stuck].id
+    await customer_post(desk, CustomerPost(ALICE, "s0", "stuck 0", ticket_number=stuck))
+    for i in range(3):
+        await customer_post(desk, CustomerPost(ALICE, f"b{i}", f"busy {i}", ticket_number=busy))
+    running = asyncio.create_task(dispatcher.run_once())
+
+    def posted() -> list[str]:
+        return [d.message.body for d in staff.delivered if d.action == "post" and d.message]
+
+    async with asyncio.timeout(2):
+        while len(posted()) < 3:
+            await asyncio.sleep(0.01)
+        await customer_post(desk, CustomerPost(ALICE, "l0", "late 0", ticket_number=late))  # written meanwhile
+        new_rows.added({Target.STAFF})  # what the SQL unit of work's commit hook says
+        while len(posted()) < 4:
+            await asyncio.sleep(0.01)
+    assert posted() == ["busy 0", "busy 1", "busy 2", "late 0"] and not running.done()
+    staff.release.set()
+    await running
+    assert posted()[-1] == "stuck 0"
+    assert all(o.status is OutboxStatus.DELIVERED for o in desk.uow.state.outbox.values())

@@ -36,8 +36,9 @@ T = TypeVar("T")
 MAX_FILE_BYTES = 100 * 1024 * 1024
 # every post carries the outbox row and part it delivers, so a retry after a crash can find it
 METADATA_TYPE = "supportbot_outbox"
-# longest a delivery sleeps for its channel's bucket; beyond (after a long Retry-After) the row
-# goes back to the outbox with that delay, rather than sleeping through its lease
+# longest a delivery waits out a hold on its channel (a 429's Retry-After); beyond, the row goes
+# back to the outbox with that delay rather than sleeping in hand (waiting one's turn among the
+# channel's posts is not limited: that is bounded by the tickets waiting, see pacing.py)
 MAX_PACING_WAIT = 5.0
 
 
@@ -55,15 +56,11 @@ class SlackStaffPort:
         # posts only what is missing (in memory: a restart may repeat a part, never lose one)
         self._posted: dict[int, tuple[str | None, int]] = {}
 
-    def lane(self, delivery: Delivery) -> str | None:
-        """Deliveries to different channels go side by side (bot/delivery/lanes.py): each channel is paced
-        on its own, so waiting for one channel's bucket never holds back another's posts."""
-        ticket = delivery.ticket
-        if ticket is None:
-            return None
-        # the thread's channel once the card is posted (a ticket has one row in a batch, so its
-        # card and its later posts never race in two lanes)
-        return ticket.staff_thread_ref.split(":", 1)[0] if ticket.staff_thread_ref else ticket.staff_channel
+    def lane(self, delivery: Delivery) -> int | None:
+        """Each ticket is its own lane (bot/delivery/lanes.py): its rows go in order, other tickets' side by
+        side. Posts to one channel still share its bucket, which serves them in turn (pacing.py);
+        what is not paced (a reaction, a card update, a file download) waits for nobody's posts."""
+        return delivery.ticket.id if delivery.ticket is not None else None
 
     async def deliver(self, delivery: Delivery) -> str | None:
         handler = {"card": self._card, "card_update": self._card_update, "post": self._post,
@@ -94,11 +91,18 @@ class SlackStaffPort:
         except Exception as exc:
             raise translate(exc, what) from exc
 
-    async def _paced(self, channel: str, what: str, call: Callable[[], Awaitable[T]]) -> T | None:
+    async def _paced(self, channel: str, what: str, call: Callable[[], Awaitable[T]],
+                     delivery: Delivery | None = None) -> T | None:
         """A post to `channel` once its bucket allows; a 429 also holds the channel's later posts.
         A channel held longer than MAX_PACING_WAIT gives the row back to the outbox instead."""
+        key, waited = None, 0.0
+        if delivery is not None and delivery.ticket is not None:
+            # the bucket serves tickets by when their post became due (pacing.py)
+            key = delivery.ticket.id
+            if delivery.item is not None:
+                waited = (self.desk.clock.now() - delivery.item.created_at).total_seconds()
         try:
-            await self.pacer.take(channel, max_wait=MAX_PACING_WAIT)
+            await self.pacer.take(channel, max_wait=MAX_PACING_WAIT, key=key, waited=waited)
         except ChannelHeld as exc:
             raise RetryLater(f"{what}: Slack rate limit on the channel", retry_after=exc.retry_after) from exc
         try:
@@ -109,7 +113,8 @@ class SlackStaffPort:
             raise
 
     async def _post_text(self, channel: str, text: str, thread_ts: str | None = None,
-                         blocks: list[dict[str, Any]] | None = None, item_id: int | None = None) -> str:
+                         blocks: list[dict[str, Any]] | None = None, item_id: int | None = None,
+                         delivery: Delivery | None = None) -> str:
         """Post text, in several messages over Slack's limit; returns the first one's ref.
         Parts already posted for this outbox row are not posted again when it is retried."""
         first, done = self._posted.get(item_id, (None, 0)) if item_id is not None else (None, 0)
@@ -124,7 +129,7 @@ class SlackStaffPort:
             if item_id is not None:
                 kwargs["metadata"] = {"event_type": METADATA_TYPE, "event_payload": {"row": item_id, "part": index}}
             response: Any = await self._paced(channel, "chat.postMessage",
-                                              partial(self.client.chat_postMessage, **kwargs))
+                                              partial(self.client.chat_postMessage, **kwargs), delivery)
             first = first or make_ref(response.get("channel") or channel, response["ts"])
             if item_id is not None:
                 self._posted[item_id] = (first, index + 1)
@@ -188,7 +193,8 @@ class SlackStaffPort:
         blocks = card_blocks(ticket, self.desk.policy, self.desk.clock.now(), await self._identities(ticket))
         # the row in its metadata: an interrupted attempt finds it (_find_posted), and so does a
         # staff reply that comes before its ts is recorded (adapters/slack/card_threads.py)
-        return await self._post_text(channel, fallback_text(ticket), blocks=blocks, item_id=delivery.item_id)
+        return await self._post_text(channel, fallback_text(ticket), blocks=blocks, item_id=delivery.item_id,
+                                     delivery=delivery)
 
     async def _identities(self, ticket: Ticket) -> list[Identity]:
         """Everyone linked to the ticket's account: staff see who may be writing as the customer."""
@@ -216,9 +222,9 @@ class SlackStaffPort:
                 text = f"{mention(str(delivery.payload['mention']))} {text}"
         else:
             text = message_text(message)
-        ref = await self._post_text(channel, text, thread_ts, item_id=delivery.item_id)
+        ref = await self._post_text(channel, text, thread_ts, item_id=delivery.item_id, delivery=delivery)
         if message is not None and message.attachments:
-            await self._upload(channel, thread_ts, message.attachments)
+            await self._upload(channel, thread_ts, message.attachments, delivery)
         self._posted.pop(delivery.item_id, None)
         return ref
 
@@ -256,7 +262,8 @@ class SlackStaffPort:
 
     # --- files -------------------------------------------------------------------------
 
-    async def _upload(self, channel: str, thread_ts: str, attachments: tuple[Attachment, ...]) -> None:
+    async def _upload(self, channel: str, thread_ts: str, attachments: tuple[Attachment, ...],
+                      delivery: Delivery | None = None) -> None:
         """Copy each file into the thread: customer-side URLs expire, a link is not enough."""
         uploads, missing = [], []
         for attachment in attachments:
@@ -268,10 +275,11 @@ class SlackStaffPort:
                                 "title": attachment.filename or "file"})
         if uploads:
             await self._paced(channel, "files.uploadV2", lambda: self.client.files_upload_v2(
-                file_uploads=uploads, channel=channel, thread_ts=thread_ts))
+                file_uploads=uploads, channel=channel, thread_ts=thread_ts), delivery)
         if missing:
             names = ", ".join(escape(n) for n in missing)
-            await self._post_text(channel, f"_(attachments that could not be copied: {names})_", thread_ts)
+            await self._post_text(channel, f"_(attachments that could not be copied: {names})_", thread_ts,
+                                  delivery=delivery)
 
     async def _download(self, attachment: Attachment) -> bytes | None:
         """The file's bytes; None when it is gone for good or too large (4xx, size)."""

@@ -24,16 +24,22 @@ class NewRows:
         self.wake = wake or asyncio.Event()
         self._targets: set[Target] = set()
         self._anywhere = False
+        self._listeners: list[tuple[Target, asyncio.Event]] = []
 
     def added(self, targets: Collection[Target]) -> None:
         if in_dispatcher.get() or not targets:
             return
         self._targets.update(targets)
         self.wake.set()
+        for target, event in self._listeners:
+            if target in targets:
+                event.set()
 
     def anywhere(self) -> None:
         self._anywhere = True
         self.wake.set()
+        for _, event in self._listeners:
+            event.set()
 
     def take(self) -> set[Target] | None:
         """The targets to look at now, and forget them; None: every target (no hint, or a
@@ -41,3 +47,14 @@ class NewRows:
         targets, anywhere = self._targets, self._anywhere
         self._targets, self._anywhere = set(), False
         return None if anywhere or not targets else targets
+
+    def waiting(self, target: Target) -> bool:
+        """Whether rows for `target` may have been committed since the last take (not taken)."""
+        return self._anywhere or target in self._targets
+
+    def listen(self, target: Target) -> asyncio.Event:
+        """An event set by every later commit that adds rows for `target` (or cannot say which):
+        a pass still delivering takes them at once (bot/delivery/lanes.py), not after its slowest delivery."""
+        event = asyncio.Event()
+        self._listeners.append((target, event))
+        return event

@@ -60,6 +60,8 @@ class Dispatcher:
         self.uow, self.clock, self.ports = uow, clock, ports
         # which targets other tasks' commits added rows for: a pass leases only those
         self.new_rows = new_rows
+        # per target, set by commits that add rows: a pass delivering in lanes takes them at once
+        self._arrivals = {t: new_rows.listen(t) for t in ports} if new_rows is not None else {}
         # who holds a lease (supportbot/process_identity.py), and whether a holder is known dead
         self.owner, self.owner_is_dead = owner, owner_is_dead
         # platforms served side by side; the console turns it off for a transcript in a fixed order
@@ -205,22 +207,37 @@ class Dispatcher:
 
     async def _run_target(self, target: Target, limit: int) -> int:
         total = 0
+        lane_of = getattr(self.ports[target], "lane", None)
         while deliveries := await self._lease(limit, target):
             held = {d.item_id for d in deliveries}
+            total += len(deliveries)
             heartbeat = asyncio.create_task(self._renew(held), name=f"outbox-lease-{target.value}")
 
             async def deliver(delivery: Delivery, held: set[int] = held) -> None:
                 await self._deliver(delivery)
                 held.discard(delivery.item_id)  # delivered: no longer renewed
 
+            async def more(held: set[int] = held) -> list[Delivery]:
+                # with lanes, rows that came due (a ticket's next, a newcomer's first) start as soon
+                # as a row is done or a commit adds some, not after the slowest lane of the batch
+                # (bot/delivery/lanes.py); only when some may wait, so a lone relay costs no extra lease
+                nonlocal total
+                waiting = (target in self._left_behind or target in self._queued
+                           or self.new_rows is None or self.new_rows.waiting(target))
+                if self._stopping or len(held) >= limit or not waiting:
+                    return []
+                batch = await self._lease(limit - len(held), target)
+                held.update(d.item_id for d in batch)
+                total += len(batch)
+                return batch
+
             try:
                 # in order within a lane (rows of one ticket share one): the port may name lanes
-                await in_lanes(deliveries, deliver, getattr(self.ports[target], "lane", None))
+                await in_lanes(deliveries, deliver, lane_of, more, self._arrivals.get(target))
             finally:
                 heartbeat.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await heartbeat
-            total += len(deliveries)
             if len(deliveries) < limit:
                 break  # the batch was all there was (run_once looks again if rows wait behind it)
         return total
