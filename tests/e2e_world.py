@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import discord
 import pytest
 from discord import Client as DiscordClient
 
@@ -23,7 +22,7 @@ from supportbot.bootstrap import Runtime, build_runtime
 from supportbot.platforms import start_platforms
 from supportbot.settings import Settings
 from tests.discord import payloads as p
-from tests.discord.fake_discord import FakeDiscord
+from tests.discord.fake_discord import DiscordPyUrls, FakeDiscord
 from tests.discord.flows import ALICE, FORM, eventually
 from tests.e2e_helpers import LICENCES, WORKING_HOURS, e2e_settings, free_port
 from tests.slack.fake_slack import FakeSlack
@@ -47,7 +46,7 @@ class World:
 async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
     for name in Settings.model_fields:  # nothing from the developer's environment leaks in
         monkeypatch.delenv(name.upper(), raising=False)
-    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    urls = DiscordPyUrls()
     slack, fake_discord = FakeSlack(), FakeDiscord()
     runtime: Runtime | None = None
     try:
@@ -68,7 +67,7 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
             await runtime.close()
         await fake_discord.stop()
         await slack.stop()
-        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved  # type: ignore[misc]
+        urls.restore()
 
 
 def button(message: dict[str, Any], label: str) -> str:

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-import discord
-import yarl
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
@@ -29,7 +27,7 @@ from bot.domain import AuditEntry, Message, Target, Ticket
 from bot.ports import UnitOfWorkFactory
 from tests.core_helpers import make_sql_desk
 from tests.discord import payloads as p
-from tests.discord.fake_discord import FakeDiscord
+from tests.discord.fake_discord import DiscordPyUrls, FakeDiscord
 from tests.discord.flows import customer
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.harness import SECRET, event_body, sign
@@ -185,9 +183,8 @@ async def world(uow_factory: UnitOfWorkFactory, **policy: Any) -> AsyncIterator[
     slack_fake = await FakeSlack().start()
     discord_fake = FakeDiscord()
     await discord_fake.start()
-    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    discord.http.Route.BASE = f"{discord_fake.url}/api/v10"  # type: ignore[misc]
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(discord_fake.url.replace("http", "ws") + "/gateway")
+    urls = DiscordPyUrls()
+    urls.aim(discord_fake.url)
     client = build_discord_client(desk, guild_id=p.GUILD_ID, support_channel_id=p.SUPPORT_ID, cipher=cipher,
                                   guild_ready_timeout=0.1)
     task: asyncio.Task[None] | None = None
@@ -209,4 +206,4 @@ async def world(uow_factory: UnitOfWorkFactory, **policy: Any) -> AsyncIterator[
             await asyncio.gather(task, return_exceptions=True)
         await discord_fake.stop()
         await slack_fake.stop()
-        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved  # type: ignore[misc]
+        urls.restore()

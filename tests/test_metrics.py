@@ -10,7 +10,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
-import discord
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -25,7 +24,7 @@ from supportbot.settings import Settings
 from supportbot.timers_wiring import make_sweep
 from tests.core_helpers import form, link
 from tests.discord import payloads as p
-from tests.discord.fake_discord import FakeDiscord
+from tests.discord.fake_discord import DiscordPyUrls, FakeDiscord
 from tests.discord.flows import ALICE
 from tests.e2e_helpers import LICENCES, WORKING_HOURS, e2e_settings, free_port, post_slack_event
 from tests.slack.fake_slack import FakeSlack
@@ -69,7 +68,7 @@ class Running:
 async def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Running]:
     for name in Settings.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)
-    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    urls = DiscordPyUrls()
     slack, fake_discord = FakeSlack(), FakeDiscord()
     task: asyncio.Task[None] | None = None
     try:
@@ -104,7 +103,7 @@ async def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
             await asyncio.gather(task, return_exceptions=True)
         await fake_discord.stop()
         await slack.stop()
-        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved  # type: ignore[misc]
+        urls.restore()
 
 
 async def test_metrics_move_while_a_ticket_travels(running: Running) -> None:

@@ -9,11 +9,11 @@ import signal
 from pathlib import Path
 
 import aiohttp
-import discord
 import pytest
 
 from supportbot.platforms import run_platforms
 from supportbot.settings import Settings
+from tests.discord.fake_discord import DiscordPyUrls
 from tests.e2e_helpers import e2e_settings, free_port
 from tests.threaded_fakes import ThreadedFakes
 
@@ -30,7 +30,7 @@ async def test_run_connects_serves_health_stops_on_sigterm_and_leaves_no_task(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     for name in Settings.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)
-    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    urls = DiscordPyUrls()
     try:
         async with ThreadedFakes() as fakes:
             health_port = free_port()
@@ -54,4 +54,4 @@ async def test_run_connects_serves_health_stops_on_sigterm_and_leaves_no_task(
             assert [t.get_coro() for t in left] == []  # every task it started was awaited
             assert await health(health_port) is None  # everything it started is closed
     finally:
-        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
+        urls.restore()

@@ -9,13 +9,13 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
-import discord
 import pytest
 
 from supportbot.cli import main
 from supportbot.platforms import run_platforms
 from supportbot.settings import Settings, load_settings
 from supportbot.startup import StartupRefused
+from tests.discord.fake_discord import DiscordPyUrls
 from tests.e2e_helpers import POLICY
 from tests.process_helpers import closed_port
 from tests.slack.fake_slack import BOT_TOKEN
@@ -28,9 +28,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     monkeypatch.chdir(tmp_path)
     for name in Settings.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)
-    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    urls = DiscordPyUrls()
     yield
-    discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
+    urls.restore()
 
 
 def said(err: str) -> str:

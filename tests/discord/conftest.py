@@ -6,9 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import discord
 import pytest
-import yarl
 
 from adapters.crypto import FernetCipher
 from adapters.discord import DiscordCustomerPort, SupportClient, build_discord_client
@@ -17,7 +15,7 @@ from bot.desk import Desk
 from bot.domain import Target
 from tests.core_helpers import make_desk
 from tests.discord import payloads as p
-from tests.discord.fake_discord import FakeDiscord
+from tests.discord.fake_discord import DiscordPyUrls, FakeDiscord
 from tests.fakes import FakeStore, RecordingPort
 
 
@@ -36,9 +34,8 @@ class Rig:
 async def rig() -> AsyncIterator[Rig]:
     fake = FakeDiscord()
     await fake.start()
-    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    discord.http.Route.BASE = f"{fake.url}/api/v10"  # type: ignore[misc]
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.url.replace("http", "ws") + "/gateway")
+    urls = DiscordPyUrls()
+    urls.aim(fake.url)
     store = FakeStore()
     desk = make_desk(store)
     client = build_discord_client(desk, guild_id=p.GUILD_ID, support_channel_id=p.SUPPORT_ID,
@@ -57,4 +54,4 @@ async def rig() -> AsyncIterator[Rig]:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await fake.stop()
-        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved  # type: ignore[misc]
+        urls.restore()

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import discord
+import yarl
 from aiohttp import WSMsgType, web
 
 from adapters.discord.invite import bot_permissions
@@ -348,3 +350,18 @@ class FakeDiscord:
 
     def posts_in(self, channel_id: int) -> list[Call]:
         return self.find("POST", f"/channels/{channel_id}/messages")
+
+
+class DiscordPyUrls:
+    """discord.py's REST base and gateway URL are module globals (supportbot/platforms.py sets
+    them from the settings): remembered when made, aimed at a fake, put back by restore()."""
+
+    def __init__(self) -> None:
+        self.saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+
+    def aim(self, fake_url: str) -> None:
+        discord.http.Route.BASE = f"{fake_url}/api/v10"  # type: ignore[misc]
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake_url.replace("http", "ws") + "/gateway")
+
+    def restore(self) -> None:
+        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self.saved  # type: ignore[misc]
