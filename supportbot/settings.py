@@ -14,6 +14,12 @@ _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 _LOG_FORMATS = ("text", "json")
 
 
+def _one_of(value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"must be one of {', '.join(allowed)}")
+    return value
+
+
 class Settings(BaseSettings):
     """Field `x` reads the variable `X` (case-insensitive); empty variables count as unset."""
 
@@ -101,18 +107,12 @@ class Settings(BaseSettings):
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
-        level = value.strip().upper()
-        if level not in _LOG_LEVELS:
-            raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
-        return level
+        return _one_of(value.strip().upper(), _LOG_LEVELS)
 
     @field_validator("log_format")
     @classmethod
     def _known_format(cls, value: str) -> str:
-        fmt = value.strip().lower()
-        if fmt not in _LOG_FORMATS:
-            raise ValueError(f"must be one of {', '.join(_LOG_FORMATS)}")
-        return fmt
+        return _one_of(value.strip().lower(), _LOG_FORMATS)
 
     @property
     def slack_enabled(self) -> bool:
