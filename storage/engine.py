@@ -9,6 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from storage.sqlite_driver import one_hop_dbapi
+
 SQLITE_BUSY_TIMEOUT_S = 30
 
 
@@ -20,7 +22,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S, **kwargs.pop("connect_args", {})}
     # no rollback when a connection goes back to the pool: a unit of work always ends its own
     # transaction (and closing a connection rolls back one left open), so it was a call for nothing
-    engine = create_async_engine(url, connect_args=connect_args, pool_reset_on_return=None, **kwargs)
+    # one thread hop a statement (storage/sqlite_driver.py)
+    engine = create_async_engine(url, connect_args=connect_args, pool_reset_on_return=None,
+                                 module=one_hop_dbapi(), **kwargs)
     _configure_sqlite(engine)
     return engine
 
