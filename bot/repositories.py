@@ -165,7 +165,12 @@ class OutboxRepository(Protocol):
     # waiting behind it (due once the claimed one is delivered: the dispatcher looks again)
     left_behind: bool
 
-    async def add(self, item: OutboxItem) -> OutboxItem: ...
+    async def add(self, item: OutboxItem, ticket: Ticket | None = None,
+                  message: Message | None = None) -> OutboxItem:
+        """Store `item`; `ticket` and `message` (those it names, as they will be committed) go
+        with it if it is handed to this process's dispatcher (bot/delivery/new_rows.py)."""
+        ...
+
     async def get(self, item_id: int) -> OutboxItem | None: ...
     async def save(self, item: OutboxItem) -> None: ...
     async def lease(self, item: OutboxItem) -> None:

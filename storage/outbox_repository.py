@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -12,15 +12,18 @@ from sqlalchemy import (
     Integer,
     String,
     bindparam,
+    case,
     exists,
     func,
     literal_column,
+    null,
     or_,
     select,
     text,
     update,
 )
 
+from bot.delivery.outbox import LEASE
 from bot.domain import Message, OutboxItem, OutboxStatus, Target, Ticket
 from storage.models import UTCDateTime, messages, outbox, row_dict, tickets
 from storage.repositories import SqlRepository, message_from_row
@@ -46,6 +49,11 @@ def _state(item: OutboxItem) -> dict[str, Any]:
     return {"row_id": item.id, "status": item.status.value, "attempts": item.attempts,
             "next_attempt_at": item.next_attempt_at, "delivered_at": item.delivered_at, "ref": item.ref,
             "last_error": item.last_error, "leased_by": item.leased_by}
+
+
+# Core adds a parameter named like a column to an UPDATE's SET or an INSERT's columns: pass none
+# the statement does not name
+_LEASE_ON_INSERT = ("attempts", "next_attempt_at", "leased_by")
 
 
 def _claim_statement(with_context: bool, by_target: bool) -> Any:
@@ -90,6 +98,30 @@ def _claim_statement(with_context: bool, by_target: bool) -> Any:
 
 
 _ADD = outbox.insert().returning(outbox.c.id)
+
+
+def _add_leased_statement() -> Any:
+    """Insert a row leased to `lessee` until `until`, unless an older row of its ticket and target
+    is pending (then as any row: due now, for a lease to take in order): one statement, the check
+    evaluated once (bot/delivery/new_rows.py, the hand-off)."""
+    busy = select(exists().where(
+        outbox.c.ticket_id == bindparam("ticket_id"), outbox.c.target == bindparam("target"),
+        outbox.c.status == _PENDING).label("busy")).subquery("b")
+
+    def unless_busy(value: Any, otherwise: Any) -> Any:
+        return case((busy.c.busy, otherwise), else_=value)
+
+    fixed = ("target", "action", "payload", "created_at", "ticket_id", "message_id", "status",
+             "delivered_at", "ref", "last_error")
+    values: dict[str, Any] = {name: bindparam(name, type_=outbox.c[name].type) for name in fixed}
+    values["attempts"] = unless_busy(1, 0)
+    values["next_attempt_at"] = unless_busy(bindparam("until", type_=UTCDateTime()), null())
+    values["leased_by"] = unless_busy(bindparam("lessee", type_=String()), null())
+    return (outbox.insert().from_select(list(values), select(*values.values()).select_from(busy))
+            .returning(outbox.c.id, outbox.c.leased_by))
+
+
+_ADD_LEASED = _add_leased_statement()
 # (with the ticket and message, filtered by target) -> the claim
 _CLAIMS = {(context, by_target): _claim_statement(context, by_target)
            for context in (False, True) for by_target in (False, True)}
@@ -129,14 +161,29 @@ def _split(mapping: Any, with_context: bool) -> tuple[OutboxItem, Ticket | None,
 
 
 class SqlOutboxRepository(SqlRepository):
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: Any, lessee: Callable[[Target], str | None] | None = None) -> None:
         super().__init__(db)
-        # the targets this transaction added rows for: the unit of work wakes the dispatcher for them
+        # the targets this transaction added rows for a lease to take: the unit of work wakes the dispatcher for them
         self.added: set[Target] = set()
+        # rows written leased to this process's dispatcher (`lessee`): handed to it after the commit
+        self.handed: list[tuple[OutboxItem, Ticket | None, Message | None]] = []
+        self._lessee = lessee
         self.left_behind = False
 
-    async def add(self, item: OutboxItem) -> OutboxItem:
-        item.id = (await self._db.execute(_ADD, outbox_values(item))).scalar_one()
+    async def add(self, item: OutboxItem, ticket: Ticket | None = None,
+                  message: Message | None = None) -> OutboxItem:
+        lessee = self._lessee(item.target) if self._lessee is not None else None
+        if lessee is None:
+            item.id = (await self._db.execute(_ADD, outbox_values(item))).scalar_one()
+        else:
+            until = item.created_at + LEASE
+            values = {k: v for k, v in outbox_values(item).items() if k not in _LEASE_ON_INSERT}
+            row = (await self._db.execute(_ADD_LEASED, {**values, "until": until, "lessee": lessee})).one()
+            item.id = row.id
+            if row.leased_by is not None:
+                item.attempts, item.next_attempt_at, item.leased_by = 1, until, lessee
+                self.handed.append((item, ticket, message))
+                return item
         if self._dialect == "postgresql" and not self.added:
             # delivered at commit, once per transaction (so sent once): wakes the dispatchers of other processes
             await self._db.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
@@ -177,7 +224,9 @@ class SqlOutboxRepository(SqlRepository):
     async def settle(self, item: OutboxItem, owner: str) -> bool:
         assert item.id is not None, "settle() needs a stored outbox item"
         item.leased_by = None
-        result = await self._db.execute(_SETTLE, {**_state(item), "owner": owner})
+        state = _state(item)
+        del state["attempts"]
+        result = await self._db.execute(_SETTLE, {**state, "owner": owner})
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def renew(self, ids: Collection[int], owner: str, until: datetime) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextvars import ContextVar, Token
+from dataclasses import replace
 from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.domain import Target
-from bot.ports import UnitOfWork, UnitOfWorkFactory
+from bot.delivery.new_rows import NewRows
+from bot.domain import Message, OutboxItem, Target, Ticket
+from bot.ports import Delivery, UnitOfWork, UnitOfWorkFactory
 from bot.repositories import (
     AccessRepository,
     AccountRepository,
@@ -47,8 +49,9 @@ _holding_turn: ContextVar[bool] = ContextVar("holding_sqlite_turn", default=Fals
 
 
 class SqlUnitOfWork:
-    """`async with uow:` opens a connection; commit() commits (then calls `on_commit` with the
-    targets of the outbox rows it added, if it added any); leaving the block without commit rolls back."""
+    """`async with uow:` opens a connection; commit() commits (then hands the outbox rows it wrote
+    leased to `hand_off`, and calls `on_commit` with the targets of the others, if it added any);
+    leaving the block without commit rolls back."""
 
     accounts: AccountRepository
     identities: IdentityRepository
@@ -69,9 +72,11 @@ class SqlUnitOfWork:
         connect: Callable[[], AsyncConnection],
         on_commit: Callable[[set[Target]], None] | None = None,
         turn: asyncio.Lock | None = None,
+        hand_off: NewRows | None = None,
     ) -> None:
         self._connect = connect
         self._on_commit = on_commit
+        self._hand_off = hand_off
         self._turn = turn
         self._held: Token[bool] | None = None
         self._db: AsyncConnection | None = None
@@ -89,7 +94,7 @@ class SqlUnitOfWork:
         self.licences = SqlLicenceRepository(db)
         self.tickets = SqlTicketRepository(db)
         self.messages = SqlMessageRepository(db)
-        self.outbox = self._outbox = SqlOutboxRepository(db)
+        self.outbox = self._outbox = SqlOutboxRepository(db, self._hand_off.lessee if self._hand_off else None)
         self.events = SqlProcessedEventRepository(db)
         self.reminders = SqlReminderLedger(db)
         self.audit = SqlAuditRepository(db)
@@ -111,6 +116,11 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         await self._require_db().commit()
+        if self._outbox.handed:
+            assert self._hand_off is not None
+            # as committed: the use case may go on changing its objects
+            self._hand_off.handed([handed_delivery(*row) for row in self._outbox.handed])
+            self._outbox.handed.clear()
         added = self._outbox.added
         if self._on_commit is not None and added:
             self._on_commit(set(added))
@@ -125,10 +135,17 @@ class SqlUnitOfWork:
         return self._db
 
 
+def handed_delivery(item: OutboxItem, ticket: Ticket | None, message: Message | None) -> Delivery:
+    assert item.id is not None
+    return Delivery(item.id, item.action, item.payload, replace(ticket) if ticket else None,
+                    replace(message) if message else None, replace(item))
+
+
 def sql_uow_factory(
     connect: Callable[[], AsyncConnection],
     on_commit: Callable[[set[Target]], None] | None = None,
     one_at_a_time: bool = False,
+    hand_off: NewRows | None = None,
 ) -> UnitOfWorkFactory:
     """`one_at_a_time` (for SQLite, which has one writer anyway): this process's transactions
     queue on an asyncio lock and start the moment the previous one ends, instead of meeting
@@ -136,6 +153,6 @@ def sql_uow_factory(
     turn = asyncio.Lock() if one_at_a_time else None
 
     def make() -> UnitOfWork:
-        return SqlUnitOfWork(connect, on_commit, turn)
+        return SqlUnitOfWork(connect, on_commit, turn, hand_off)
 
     return make

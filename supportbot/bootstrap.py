@@ -58,7 +58,8 @@ async def open_store(database_url: str, migrate: bool = True) -> Store:
     engine = make_engine(database_url)
     wake = asyncio.Event()
     new_rows = NewRows(wake)
-    uow = sql_uow_factory(make_connection_factory(engine), on_commit=new_rows.added, one_at_a_time=sqlite)
+    uow = sql_uow_factory(make_connection_factory(engine), on_commit=new_rows.added, one_at_a_time=sqlite,
+                          hand_off=new_rows)
     return Store(engine, uow, wake, new_rows)
 
 

@@ -141,7 +141,7 @@ class Messages(_Repo):
 class Outbox(_Repo):
     left_behind = False
 
-    async def add(self, item: OutboxItem) -> OutboxItem:
+    async def add(self, item: OutboxItem, ticket: object = None, message: object = None) -> OutboxItem:
         item.id = self.s.new_id()
         self.s.outbox[item.id] = copy.copy(item)
         return item

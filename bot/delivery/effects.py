@@ -78,7 +78,8 @@ async def emit(
             created_at=now,
             ticket_id=ticket.id if ticket else None,
             message_id=message.id if message else None,
-        )
+        ),
+        ticket, message,  # what a delivery needs, if the row is handed to this process's dispatcher
     )
 
 

@@ -64,6 +64,8 @@ class Dispatcher:
         self._arrivals = {t: new_rows.listen(t) for t in ports} if new_rows is not None else {}
         # who holds a lease (supportbot/process_identity.py), and whether a holder is known dead
         self.owner, self.owner_is_dead = owner, owner_is_dead
+        if new_rows is not None:  # rows written here for these platforms come leased to us, in memory
+            new_rows.hand_off_to(owner, ports)
         # platforms served side by side; the console turns it off for a transcript in a fixed order
         self.parallel = parallel
         # set by the unit of work after every commit (see supportbot/bootstrap.py)
@@ -75,6 +77,8 @@ class Dispatcher:
     def stop(self) -> None:
         """Finish the delivery in hand, then leave run_forever (a clean shutdown)."""
         self._stopping = True
+        if self.new_rows is not None:
+            self.new_rows.stop_hand_off()
         self.wake.set()
 
     async def _lease(self, limit: int, target: Target) -> list[Delivery]:
@@ -118,13 +122,14 @@ class Dispatcher:
         now = self.clock.now()
         relayed_answer = (message is not None and message.kind is MessageKind.STAFF
                           and item.target is Target.CUSTOMER and item.action == "post")
+        reacted = False
         async with self.uow() as uow, own_commits():
             if error is None:
                 item.status, item.delivered_at, item.ref, item.last_error = OutboxStatus.DELIVERED, now, ref, None
                 await self._record_ref(uow, item, ref)
                 if relayed_answer:
                     await emit(uow, now, Target.STAFF, "react", None, message, name=DELIVERED, remove=FAILING)
-                    self._queued.add(Target.STAFF)
+                    reacted = True
             else:
                 item.last_error = error[:500]
                 if dead or item.attempts >= MAX_ATTEMPTS:
@@ -137,12 +142,14 @@ class Dispatcher:
                                 item.id, item.target, item.action, item.next_attempt_at, error)
                 if relayed_answer and item.attempts == 1:
                     await emit(uow, now, Target.STAFF, "react", None, message, name=FAILING)
-                    self._queued.add(Target.STAFF)
+                    reacted = True
             if not await uow.outbox.settle(item, self.owner):
                 # the lease ran out (a stalled heartbeat) and another process took the row over
                 log.warning("outbox row %s: lease lost during delivery; its new holder settles it", item.id)
                 return
             await uow.commit()
+        if reacted and not self._has_handed(Target.STAFF):
+            self._queued.add(Target.STAFF)  # written for a lease to take: in this pass
 
     async def release_stale_leases(self) -> int:
         """At start: rows leased by processes known dead are due again now, not when their lease ends."""
@@ -181,14 +188,14 @@ class Dispatcher:
     async def run_once(self, limit: int = 50, everywhere: bool = False) -> int:
         """Deliver what is due now, until nothing is; returns how many rows were attempted.
         Each platform is served by its own loop, so Slack's pacing (a post a second per
-        channel) or an outage never holds back Discord, and the other way round. Only the
-        platforms that got new rows are looked at when that is known (`new_rows`), unless
-        `everywhere` (rows that came due by time, not by a commit)."""
+        channel) or an outage never holds back Discord, and the other way round. Rows handed
+        over in memory go first; a lease looks only at the platforms that got other rows when
+        that is known (`new_rows`), unless `everywhere` (rows that came due by time, not by a commit)."""
         total = 0
-        hinted = self.new_rows.take() if self.new_rows is not None else None  # taken: this pass looks
+        claim = self.new_rows.take() if self.new_rows is not None else None  # taken: this pass looks
         if everywhere:
-            hinted = None
-        targets = [t for t in self.ports if hinted is None or t in hinted]
+            claim = None
+        targets = [t for t in self.ports if claim is None or t in claim or self._has_handed(t)]
         while targets:
             self._queued.clear()
             self._left_behind.clear()
@@ -196,19 +203,36 @@ class Dispatcher:
                 # the customer's side leases first: a staff answer reaches the customer before the
                 # card is redrawn (on SQLite the leases take turns)
                 targets.sort(key=lambda t: t is not Target.CUSTOMER)
-                counts = await asyncio.gather(*(self._run_target(t, limit) for t in targets))
+            runs = [self._run_target(t, limit, claim is None or t in claim) for t in targets]
+            if self.parallel:
+                counts = await asyncio.gather(*runs)
             else:
-                counts = [await self._run_target(t, limit) for t in targets]
+                counts = [await run for run in runs]
             total += sum(counts)
             # look again where rows are waiting: behind what was just delivered (the next of a
             # ticket), and where deliveries queued more (reactions to delivered answers)
-            targets = [t for t in self.ports if t in self._left_behind or t in self._queued]
+            targets = [t for t in self.ports if t in self._left_behind or t in self._queued or self._has_handed(t)]
+            claim = self._left_behind | self._queued
         return total
 
-    async def _run_target(self, target: Target, limit: int) -> int:
+    def _has_handed(self, target: Target) -> bool:
+        return self.new_rows is not None and self.new_rows.has_handed(target)
+
+    def _handed(self, target: Target, limit: int) -> list[Delivery]:
+        return self.new_rows.take_handed(target, limit) if self.new_rows is not None else []
+
+    async def _run_target(self, target: Target, limit: int, claim: bool = True) -> int:
+        """Deliver the rows handed over for `target`, and (`claim`) those a lease finds due."""
         total = 0
         lane_of = getattr(self.ports[target], "lane", None)
-        while deliveries := await self._lease(limit, target):
+        while True:
+            deliveries = self._handed(target, limit)
+            if not deliveries and claim:
+                deliveries = await self._lease(limit, target)
+                # a short batch was all there was (run_once looks again if rows wait behind it)
+                claim = len(deliveries) >= limit
+            if not deliveries:
+                break
             held = {d.item_id for d in deliveries}
             total += len(deliveries)
             heartbeat = asyncio.create_task(self._renew(held), name=f"outbox-lease-{target.value}")
@@ -222,11 +246,12 @@ class Dispatcher:
                 # as a row is done or a commit adds some, not after the slowest lane of the batch
                 # (bot/delivery/lanes.py); only when some may wait, so a lone relay costs no extra lease
                 nonlocal total
-                waiting = (target in self._left_behind or target in self._queued
-                           or self.new_rows is None or self.new_rows.waiting(target))
-                if self._stopping or len(held) >= limit or not waiting:
+                if self._stopping or len(held) >= limit:
                     return []
-                batch = await self._lease(limit - len(held), target)
+                batch = self._handed(target, limit - len(held))
+                if not batch and (target in self._left_behind or target in self._queued
+                                  or self.new_rows is None or self.new_rows.waiting(target)):
+                    batch = await self._lease(limit - len(held), target)
                 held.update(d.item_id for d in batch)
                 total += len(batch)
                 return batch
@@ -238,8 +263,6 @@ class Dispatcher:
                 heartbeat.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await heartbeat
-            if len(deliveries) < limit:
-                break  # the batch was all there was (run_once looks again if rows wait behind it)
         return total
 
     async def run_forever(self, idle_poll: float = 5.0) -> None:
