@@ -20,9 +20,13 @@ import asyncio
 import os
 import statistics
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.discord.port import DiscordCustomerPort
 from adapters.slack.client import make_client, parse_ref
@@ -31,6 +35,8 @@ from adapters.slack.port import SlackStaffPort
 from adapters.slack.runner import EVENTS_PATH
 from bot.customers.licences import import_licences
 from bot.domain import Target
+from storage.engine import make_engine
+from storage.models import outbox as outbox_table
 from supportbot.bootstrap import build_runtime
 from supportbot.clock import SystemClock
 from supportbot.platforms import start_platforms
@@ -63,60 +69,92 @@ async def wait_slack(slack: FakeSlack, text: str, start: int) -> float:
         await asyncio.sleep(0.0005)
 
 
-async def quiet(w: World) -> None:
+@dataclass
+class Counted:
+    """Statements and transactions the bot's engine ran (the bench's own polling has its own engine)."""
+
+    statements: list[str] = field(default_factory=list)
+    transactions: int = 0
+
+    def watch(self, engine: AsyncEngine) -> None:
+        @event.listens_for(engine.sync_engine, "before_cursor_execute")
+        def _statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            self.statements.append(" ".join(statement.split())[:100])
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(*_: Any) -> None:
+            self.transactions += 1
+
+    def since(self, mark: tuple[int, int]) -> tuple[int, int]:
+        return len(self.statements) - mark[0], self.transactions - mark[1]
+
+    def mark(self) -> tuple[int, int]:
+        return len(self.statements), self.transactions
+
+
+async def quiet(w: World, outbox: AsyncEngine) -> None:
     """Wait until the outbox is drained (the card updates and reactions of the last leg too):
     each leg is measured from an idle bot, not behind the tail of the one before."""
+    due = select(func.count()).select_from(outbox_table).where(outbox_table.c.status == "pending")
     async with asyncio.timeout(10):
         while True:
-            async with w.runtime.store.uow() as uow:
-                if await uow.outbox.next_due_at() is None:
+            async with outbox.connect() as db:
+                if not (await db.execute(due)).scalar_one():
                     break
             await asyncio.sleep(0.005)
     await asyncio.sleep(0.02)  # the settle in hand, if any
 
 
-async def rounds(w: World, count: int, warmup: int) -> dict[str, list[float]]:
+async def rounds(w: World, count: int, warmup: int, counted: Counted) -> dict[str, list[float]]:
+    """Timings per leg, and (keys "customer statements" and so on) what each leg made the bot
+    run in the database, everything it caused (card updates, reactions) included."""
     loop = asyncio.get_running_loop()
+    poll = make_engine(str(w.runtime.store.engine.url))
     async with asyncio.timeout(10):  # the dispatcher opens the Discord thread and posts the card
         while not ((ticket := (await w.tickets())[0]).customer_thread_ref and ticket.staff_thread_ref):
             await asyncio.sleep(0.01)
     _, card_ts = parse_ref(ticket.staff_thread_ref)
     thread_id = int(ticket.customer_thread_ref or 0)
     thread = await eventually(lambda: w.client.get_channel(thread_id), within=10)
-    timings: dict[str, list[float]] = {"customer": [], "slack": [], "staff": [], "discord": []}
+    timings: dict[str, list[float]] = {k: [] for k in ("customer", "slack", "staff", "discord", "customer statements",
+                                                       "customer transactions", "staff statements", "staff transactions")}
     async with aiohttp.ClientSession() as bare_session, aiohttp.ClientSession() as events:
         bare = make_client(BOT_TOKEN, w.slack.api_url, session=bare_session)
         for n in range(warmup + count):
             row: dict[str, float] = {}
-            await quiet(w)
+            await quiet(w, poll)
             text = f"customer says {n}"
-            start, t0 = len(w.slack.calls), loop.time()
+            start, t0, mark = len(w.slack.calls), loop.time(), counted.mark()
             await w.discord.dispatch("MESSAGE_CREATE", p.message(p.snowflake(), thread_id, ALICE, text))
             row["customer"] = await asyncio.wait_for(wait_slack(w.slack, text, start), 10) - t0
+            await quiet(w, poll)
+            row["customer statements"], row["customer transactions"] = counted.since(mark)
 
             t0 = loop.time()
             await bare.chat_postMessage(channel="C0SEO", text=f"bare {n}")
             row["slack"] = loop.time() - t0
 
-            await quiet(w)
             answer = f"staff answers {n}"
             reply = {"type": "message", "user": "U0000BOB", "text": answer, "ts": f"1700001000.{n:06d}",
                      "thread_ts": card_ts, "channel": "C0SEO", "channel_type": "channel"}
             body = event_body(reply, f"EvBench{n}")
-            t0 = loop.time()
+            t0, mark = loop.time(), counted.mark()
             async with events.post(f"http://127.0.0.1:{w.slack_port}{EVENTS_PATH}", data=body.encode(),
                                    headers=sign(body, "application/json")) as response:
                 assert response.status == 200
             await w.discord.wait_for(lambda a=answer: any(a in c.body.get("content", "")  # type: ignore[misc]
                                                           for c in w.discord.posts_in(thread_id)), within=10)
             row["staff"] = loop.time() - t0
+            await quiet(w, poll)
+            row["staff statements"], row["staff transactions"] = counted.since(mark)
 
             t0 = loop.time()
             await thread.send(f"bare {n}")
             row["discord"] = loop.time() - t0
             if n >= warmup:
-                for key, seconds in row.items():
-                    timings[key].append(seconds * 1000)
+                for key, value in row.items():
+                    timings[key].append(value if " " in key else value * 1000)
+    await poll.dispose()
     return timings
 
 
@@ -139,10 +177,12 @@ async def run(folder: Path, count: int, warmup: int) -> dict[str, list[float]]:
         staff.pacer = ChannelPacer.unpaced()
         await eventually(lambda: customer.client.get_channel(p.SUPPORT_ID), within=10)
         dispatcher = runtime.start_dispatcher(ports)
+        counted = Counted()
+        counted.watch(runtime.store.engine)
         await runtime.run_background()  # run_forever, woken by commits: as `supportbot run`
         world = World(slack, fake_discord, runtime, dispatcher, customer.client, slack_port)
         await link_and_open(world)
-        return await rounds(world, count, warmup)
+        return await rounds(world, count, warmup, counted)
     finally:
         if runtime is not None:
             await runtime.close()
@@ -169,6 +209,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {label:<18} {summary(t[path])}")
         print(f"  {'  bare post':<18} {summary(t[bare])}   ratio of medians x{ratio:.2f} "
               f"(target <= {TARGET:g}: {verdict})")
+        print(f"  {'':<18} {statistics.median(t[path + ' statements']):.0f} statements in "
+              f"{statistics.median(t[path + ' transactions']):.0f} transactions (median; all it causes)")
 
 
 if __name__ == "__main__":

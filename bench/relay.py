@@ -63,6 +63,7 @@ class Relay:
     port: RecordingPort
     statements: int = 0
     transactions: int = 0
+    thread: str | None = None  # the ticket's customer thread, where the customer writes
     # how many staff posts were delivered so far (the recorder's, or the fake Slack's)
     posts: Callable[[], int] = field(default=lambda: 0)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -101,7 +102,9 @@ async def prepare(url: str, migrate: bool = True, slack: FakeSlack | None = None
     dispatcher = Dispatcher(store.uow, desk.clock, {Target.STAFF: staff, Target.CUSTOMER: RecordingPort("c")},
                             wake=store.wake, new_rows=store.new_rows)
     await dispatcher.run_once()
-    relay = Relay(store, desk, dispatcher, recorder, posts=posts, closers=closers)
+    async with store.uow() as uow:
+        [ticket] = await uow.tickets.list_open()
+    relay = Relay(store, desk, dispatcher, recorder, posts=posts, closers=closers, thread=ticket.customer_thread_ref)
     sync_engine = store.engine.sync_engine
 
     @event.listens_for(sync_engine, "before_cursor_execute")
@@ -121,7 +124,8 @@ async def relay_timings(relay: Relay, messages: int, tag: str = "bench") -> list
     timings = []
     for i in range(messages):
         started = time.perf_counter()
-        await customer_post(relay.desk, CustomerPost(ALICE, f"{tag}-{i}", f"message {i}"))
+        # as the Discord adapter hands it over: written in the ticket's thread
+        await customer_post(relay.desk, CustomerPost(ALICE, f"{tag}-{i}", f"message {i}", thread_ref=relay.thread))
         await relay.dispatcher.run_once()
         timings.append((time.perf_counter() - started) * 1000)
     assert relay.posts() - before == messages

@@ -47,8 +47,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Take the write lock up front: a deferred transaction that reads and then
-        # writes can neither wait for nor detect a concurrent writer.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # writes can neither wait for nor detect a concurrent writer. Sent by the driver
+        # with the transaction's first statement (storage/sqlite_driver.py): no hop of its own.
+        connection.connection.dbapi_connection.begin_pending = True
 
 
 def make_connection_factory(engine: AsyncEngine) -> Callable[[], AsyncConnection]:

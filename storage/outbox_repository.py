@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -127,9 +127,11 @@ _CLAIMS = {(context, by_target): _claim_statement(context, by_target)
            for context in (False, True) for by_target in (False, True)}
 
 
+_FIELDS = tuple(f.name for f in fields(OutboxItem) if f.name != "id")
+
+
 def outbox_values(item: OutboxItem) -> dict[str, Any]:
-    values = asdict(item)
-    del values["id"]
+    values = {name: getattr(item, name) for name in _FIELDS}  # the payload as it is: no deep copy
     values["target"] = item.target.value
     values["status"] = item.status.value
     return values

@@ -77,10 +77,13 @@ class SqlAccountRepository(SqlRepository):
         await self._db.execute(select(accounts.c.id).where(accounts.c.id == account_id).with_for_update())
 
 
+_IDENTITY = select(identities).where(identities.c.platform == bindparam("platform"),
+                                     identities.c.user_id == bindparam("user_id"))
+
+
 class SqlIdentityRepository(SqlRepository):
     async def get(self, platform: str, user_id: str) -> Identity | None:
-        stmt = select(identities).where(identities.c.platform == platform, identities.c.user_id == user_id)
-        row = (await self._db.execute(stmt)).first()
+        row = (await self._db.execute(_IDENTITY, {"platform": platform, "user_id": user_id})).first()
         if row is None:
             return None
         values = row_dict(row)

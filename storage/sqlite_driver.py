@@ -1,4 +1,4 @@
-"""aiosqlite for SQLAlchemy, one thread hop per statement instead of four.
+"""aiosqlite for SQLAlchemy, one thread hop per statement instead of four, BEGIN included.
 
 aiosqlite runs SQLite in a thread of its own and SQLAlchemy's adapter awaits that thread for
 each cursor call: open the cursor, execute, fetch the rows, close it. Every hop is a queue put,
@@ -27,16 +27,22 @@ class _Done:
 
     arraysize = 1
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
-        self._connection = connection
+    def __init__(self, connection: aiosqlite.Connection, adapted: _OneHopConnection) -> None:
+        self._connection, self._adapted = connection, adapted
         self.description: Any = None
         self.rowcount: int = -1
         self.lastrowid: int | None = None
         self._rows: list[Any] = []
 
+    def _begin(self, cursor: sqlite3.Cursor) -> None:
+        if self._adapted.begin_pending:
+            self._adapted.begin_pending = False
+            cursor.execute("BEGIN IMMEDIATE")
+
     def _run(self, operation: str, parameters: Any) -> None:  # in aiosqlite's thread
         cursor = self._connection._conn.cursor()
         try:
+            self._begin(cursor)
             cursor.execute(operation, parameters)
             self.description = cursor.description
             self._rows = cursor.fetchall() if cursor.description else []
@@ -51,6 +57,7 @@ class _Done:
         def run() -> None:
             cursor = self._connection._conn.cursor()
             try:
+                self._begin(cursor)
                 cursor.executemany(operation, seq_of_parameters)
                 self.description, self.rowcount = cursor.description, cursor.rowcount
             finally:
@@ -72,12 +79,32 @@ class _OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     __slots__ = ()
 
     def _make_new_cursor(self, connection: Any) -> Any:
-        return _Done(connection)
+        return _Done(connection, self._adapt_connection)  # type: ignore[arg-type]
 
 
 class _OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    """`begin_pending`: a transaction was begun (storage/engine.py) and its BEGIN IMMEDIATE goes
+    with its first statement, in the same hop; committing or rolling back one that ran nothing
+    has nothing to end."""
+
+    __slots__ = ("begin_pending",)
     _cursor_cls = _OneHopCursor
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self.begin_pending = False
+
+    def commit(self) -> None:
+        if self.begin_pending:
+            self.begin_pending = False
+        else:
+            super().commit()
+
+    def rollback(self) -> None:
+        if self.begin_pending:
+            self.begin_pending = False
+        else:
+            super().rollback()
 
 
 class _OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, TextClause, case, func, select, text, update
+from sqlalchemy import ColumnElement, Select, TextClause, bindparam, case, func, select, text, update
 
 from bot.domain import CloseReason, Ticket, TicketStatus
 from bot.repositories import TicketStats, UnmeasuredAnswer
@@ -43,12 +44,30 @@ def _in_channels(stmt: Select[Any], channels: Collection[str] | None) -> Select[
     return stmt.where(*_scope(channels))
 
 
+# The lookups of the relay path, built once (building one cost about what running it did).
+_BY_ID = select(tickets).where(tickets.c.id == bindparam("key"))
+_BY_ID_LOCKED = _BY_ID.with_for_update()
+_BY_THREAD = {(column, lock): (stmt.with_for_update() if lock else stmt)
+              for column in ("customer_thread_ref", "staff_thread_ref") for lock in (False, True)
+              for stmt in [select(tickets).where(tickets.c[column] == bindparam("key")).limit(1)]}
+_OPEN_FOR_ACCOUNT = select(tickets).where(tickets.c.account_id == bindparam("key"), _IS_OPEN).order_by(tickets.c.id)
+
+
+@functools.cache
+def _narrow_update(columns: tuple[str, ...]) -> Any:
+    """UPDATE of these columns of one ticket; one statement per set of columns, built once."""
+    return update(tickets).where(tickets.c.id == bindparam("row_id")).values(
+        {name: bindparam(name) for name in columns})
+
+
 class SqlTicketRepository(SqlRepository):
     def __init__(self, db: Any) -> None:
         super().__init__(db)
         # each ticket's values as this transaction read or last wrote them: save() writes only
         # what changed since (a narrow update, or none), not the whole row
         self._seen: dict[int, dict[str, Any]] = {}
+        # tickets this transaction holds locked (read FOR UPDATE): current until it ends
+        self._locked: set[int] = set()
 
     async def add(self, ticket: Ticket) -> Ticket:
         values = ticket_values(ticket)
@@ -58,14 +77,16 @@ class SqlTicketRepository(SqlRepository):
         return ticket
 
     async def get(self, ticket_id: int) -> Ticket | None:
-        return await self._one(select(tickets).where(tickets.c.id == ticket_id))
+        return await self._one(_BY_ID, ticket_id)
 
     async def get_for_update(self, ticket_id: int) -> Ticket | None:
         # SQLite renders no FOR UPDATE; BEGIN IMMEDIATE already serializes writers there, so
-        # a ticket this transaction has read is current: no second round trip for it
-        if self._dialect == "sqlite" and (seen := self._seen.get(ticket_id)) is not None:
+        # a ticket this transaction has read is current, as is one it locked on PostgreSQL:
+        # no second round trip for it
+        current = self._dialect == "sqlite" or ticket_id in self._locked
+        if current and (seen := self._seen.get(ticket_id)) is not None:
             return ticket_from_row({**seen, "id": ticket_id})
-        return await self._one(select(tickets).where(tickets.c.id == ticket_id).with_for_update())
+        return await self._one(_BY_ID_LOCKED, ticket_id, lock=True)
 
     async def save(self, ticket: Ticket) -> None:
         assert ticket.id is not None, "save() needs a stored ticket"
@@ -73,7 +94,7 @@ class SqlTicketRepository(SqlRepository):
         seen = self._seen.get(ticket.id)
         changed = values if seen is None else {k: v for k, v in values.items() if seen[k] != v}
         if changed:
-            await self._db.execute(update(tickets).where(tickets.c.id == ticket.id).values(**changed))
+            await self._db.execute(_narrow_update(tuple(changed)), {**changed, "row_id": ticket.id})
         self._seen[ticket.id] = values
 
     async def set_ref(self, ticket_id: int, column: str, ref: str) -> None:
@@ -84,8 +105,7 @@ class SqlTicketRepository(SqlRepository):
             seen[column] = ref
 
     async def open_for_account(self, account_id: int) -> list[Ticket]:
-        stmt = select(tickets).where(tickets.c.account_id == account_id, _IS_OPEN).order_by(tickets.c.id)
-        return await self._all(stmt)
+        return await self._all(_OPEN_FOR_ACCOUNT, account_id)
 
     async def for_account(self, account_id: int, limit: int = 25) -> list[Ticket]:
         stmt = (
@@ -96,11 +116,11 @@ class SqlTicketRepository(SqlRepository):
         )
         return await self._all(stmt)
 
-    async def by_customer_thread(self, ref: str) -> Ticket | None:
-        return await self._one(select(tickets).where(tickets.c.customer_thread_ref == ref).limit(1))
+    async def by_customer_thread(self, ref: str, lock: bool = False) -> Ticket | None:
+        return await self._one(_BY_THREAD["customer_thread_ref", lock], ref, lock)
 
-    async def by_staff_thread(self, ref: str) -> Ticket | None:
-        return await self._one(select(tickets).where(tickets.c.staff_thread_ref == ref).limit(1))
+    async def by_staff_thread(self, ref: str, lock: bool = False) -> Ticket | None:
+        return await self._one(_BY_THREAD["staff_thread_ref", lock], ref, lock)
 
     async def list_open(self, channels: Collection[str] | None = None) -> list[Ticket]:
         return await self._all(_in_channels(select(tickets).where(_IS_OPEN), channels).order_by(tickets.c.id))
@@ -196,12 +216,17 @@ class SqlTicketRepository(SqlRepository):
         stmt = _in_channels(select(tickets).where(column >= start, column < end), channels)
         return await self._all(stmt.order_by(column, tickets.c.id))
 
-    async def _one(self, stmt: Select[Any]) -> Ticket | None:
-        row = (await self._db.execute(stmt)).first()
-        return self._remember(ticket_from_row(row)) if row else None
+    async def _one(self, stmt: Select[Any], key: Any = None, lock: bool = False) -> Ticket | None:
+        row = (await self._db.execute(stmt, None if key is None else {"key": key})).first()
+        if row is None:
+            return None
+        if lock:
+            self._locked.add(row.id)
+        return self._remember(ticket_from_row(row))
 
-    async def _all(self, stmt: Select[Any]) -> list[Ticket]:
-        return [self._remember(ticket_from_row(r)) for r in await self._db.execute(stmt)]
+    async def _all(self, stmt: Select[Any], key: Any = None) -> list[Ticket]:
+        rows = await self._db.execute(stmt, None if key is None else {"key": key})
+        return [self._remember(ticket_from_row(r)) for r in rows]
 
     def _remember(self, ticket: Ticket) -> Ticket:
         assert ticket.id is not None

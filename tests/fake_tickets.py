@@ -45,10 +45,10 @@ class Tickets(_Repo):
     async def for_account(self, account_id: int, limit: int = 25) -> list[Ticket]:
         return list(reversed(self._where(lambda t: t.account_id == account_id)))[:limit]
 
-    async def by_customer_thread(self, ref: str) -> Ticket | None:
+    async def by_customer_thread(self, ref: str, lock: bool = False) -> Ticket | None:
         return next(iter(self._where(lambda t: t.customer_thread_ref == ref)), None)
 
-    async def by_staff_thread(self, ref: str) -> Ticket | None:
+    async def by_staff_thread(self, ref: str, lock: bool = False) -> Ticket | None:
         return next(iter(self._where(lambda t: t.staff_thread_ref == ref)), None)
 
     async def list_open(self, channels: Collection[str] | None = None) -> list[Ticket]:

@@ -154,3 +154,17 @@ async def test_without_a_hint_a_pass_looks_at_every_platform(traced: Traced) -> 
     t.reset()
     assert await t.dispatcher.run_once() == 0
     assert t.transactions == 2  # both platforms looked at (each found nothing)
+
+
+async def test_a_message_in_the_tickets_thread_reads_the_ticket_once_locked(traced: Traced) -> None:
+    t = traced
+    async with t.store.uow() as uow:
+        [ticket] = await uow.tickets.list_open()
+    assert ticket.customer_thread_ref is not None
+    t.reset()
+    await customer_post(t.desk, CustomerPost(ALICE, "e1", "in the thread", thread_ref=ticket.customer_thread_ref))
+    [read] = [s for s in t.statements if s.startswith("SELECT tickets.")]
+    if t.store.engine.dialect.name == "postgresql":  # locked as it is found: not read again to lock it
+        assert read.endswith("FOR UPDATE")
+    assert await t.dispatcher.run_once() == 1
+    assert len(t.statements) == 7 and t.transactions == 2, "\n".join(s[:90] for s in t.statements)

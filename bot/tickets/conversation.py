@@ -48,7 +48,7 @@ async def _replace_redacted(uow: UnitOfWork, ticket: Ticket, message: Message, k
 async def _customer_ticket(uow: UnitOfWork, cmd: CustomerPost) -> Ticket | None:
     who = cmd.customer
     if cmd.thread_ref:
-        return await uow.tickets.by_customer_thread(cmd.thread_ref)
+        return await uow.tickets.by_customer_thread(cmd.thread_ref, lock=True)
     if cmd.ticket_number is not None:
         return await find_ticket(uow, cmd.ticket_number)
     identity = await uow.identities.get(who.platform, who.user_id)
@@ -97,7 +97,7 @@ async def customer_post(desk: Desk, cmd: CustomerPost) -> Text | None:
 async def _staff_ticket(uow: UnitOfWork, desk: Desk, cmd: StaffPost) -> Ticket:
     ticket = None
     if cmd.thread_ref:
-        ticket = await uow.tickets.by_staff_thread(cmd.thread_ref)
+        ticket = await uow.tickets.by_staff_thread(cmd.thread_ref, lock=True)
     elif cmd.ticket_number is not None:
         ticket = await find_ticket(uow, cmd.ticket_number)
     if ticket is None:
