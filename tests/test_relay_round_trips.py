@@ -7,6 +7,7 @@ a handed row whose process died is delivered by another once its lease runs out.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,9 +19,13 @@ from sqlalchemy import event
 from bot.commands import CustomerPost
 from bot.customers.accounts import link_account
 from bot.customers.licences import StoredLicences
+from bot.delivery import outbox as outbox_module
+from bot.delivery.effects import emit
 from bot.delivery.outbox import LEASE, Dispatcher
 from bot.desk import Desk
 from bot.domain import OutboxStatus, Target
+from bot.ports import Delivery
+from bot.texts import Text
 from bot.tickets.conversation import customer_post
 from bot.tickets.opening import open_ticket
 from bot.time.clock import ManualClock
@@ -168,3 +173,51 @@ async def test_a_message_in_the_tickets_thread_reads_the_ticket_once_locked(trac
         assert read.endswith("FOR UPDATE")
     assert await t.dispatcher.run_once() == 1
     assert len(t.statements) == 7 and t.transactions == 2, "\n".join(s[:90] for s in t.statements)
+
+
+class _Timed(RecordingPort):
+    """Records when each delivery starts and ends; `gate`, if set, holds every delivery until opened."""
+
+    def __init__(self, name: str, log: list[str], gate: asyncio.Event | None = None) -> None:
+        super().__init__(name)
+        self.log, self.gate = log, gate
+
+    async def deliver(self, delivery: Delivery) -> str | None:
+        self.log.append(f"{self.name} {delivery.action} starts")
+        if self.gate is not None:
+            await self.gate.wait()
+        await asyncio.sleep(0.01)
+        self.log.append(f"{self.name} {delivery.action} ends")
+        return await super().deliver(delivery)
+
+
+async def _answer_and_card(t: Traced) -> None:
+    """What a staff answer writes: the post to the customer, then the card's redraw."""
+    async with t.store.uow() as uow:
+        [ticket] = await uow.tickets.list_open()
+        await emit(uow, t.desk.clock.now(), Target.CUSTOMER, "post", ticket, text=Text("thread_not_ticket"))
+        await emit(uow, t.desk.clock.now(), Target.STAFF, "card_update", ticket)
+        await uow.commit()
+
+
+async def test_the_customer_side_goes_first_and_the_card_after_it(traced: Traced) -> None:
+    t, log = traced, []
+    t.dispatcher.ports.update({Target.CUSTOMER: _Timed("customer", log), Target.STAFF: _Timed("staff", log)})
+    await _answer_and_card(t)
+    assert await t.dispatcher.run_once() == 2
+    assert log == ["customer post starts", "customer post ends", "staff card_update starts", "staff card_update ends"]
+
+
+async def test_a_slow_customer_platform_holds_the_staff_side_back_only_briefly(
+        traced: Traced, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(outbox_module, "CUSTOMER_HEAD_START", 0.05)
+    t, log, gate = traced, [], asyncio.Event()
+    t.dispatcher.ports.update({Target.CUSTOMER: _Timed("customer", log, gate), Target.STAFF: _Timed("staff", log)})
+    await _answer_and_card(t)
+    run = asyncio.create_task(t.dispatcher.run_once())
+    async with asyncio.timeout(5):
+        while "staff card_update ends" not in log:
+            await asyncio.sleep(0.01)
+    assert "customer post ends" not in log  # Discord still in hand: Slack was not held behind it
+    gate.set()
+    assert await run == 2

@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import timedelta
+from typing import Any
 
 from bot.delivery.effects import emit
 from bot.delivery.lanes import in_lanes
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=15)
 RENEW_EVERY = 5.0  # seconds: three heartbeats per lease
 MAX_BACKOFF = timedelta(minutes=30)
+CUSTOMER_HEAD_START = 0.25  # seconds the customer's platform is served alone at the start of a pass
 MAX_ATTEMPTS = 60  # with the 30-minute cap, about a day of retries before a row is parked as dead
 
 # what a delivered row's platform id becomes on the ticket
@@ -199,21 +201,31 @@ class Dispatcher:
         while targets:
             self._queued.clear()
             self._left_behind.clear()
-            if self.parallel:
-                # the customer's side leases first: a staff answer reaches the customer before the
-                # card is redrawn (on SQLite the leases take turns)
-                targets.sort(key=lambda t: t is not Target.CUSTOMER)
-            runs = [self._run_target(t, limit, claim is None or t in claim) for t in targets]
-            if self.parallel:
-                counts = await asyncio.gather(*runs)
-            else:
-                counts = [await run for run in runs]
+            runs = {t: self._run_target(t, limit, claim is None or t in claim) for t in targets}
+            counts = await (self._side_by_side(runs) if self.parallel else self._in_turn(runs))
             total += sum(counts)
             # look again where rows are waiting: behind what was just delivered (the next of a
             # ticket), and where deliveries queued more (reactions to delivered answers)
             targets = [t for t in self.ports if t in self._left_behind or t in self._queued or self._has_handed(t)]
             claim = self._left_behind | self._queued
         return total
+
+    @staticmethod
+    async def _side_by_side(runs: dict[Target, Coroutine[Any, Any, int]]) -> list[int]:
+        """Each platform in its own task; the customer's side first, with a head start: a staff
+        answer reaches the customer before the card is redrawn, not competing with it for the
+        loop and the database, while a slow customer platform holds the others back at most
+        CUSTOMER_HEAD_START."""
+        tasks = {}
+        if Target.CUSTOMER in runs:
+            tasks[Target.CUSTOMER] = asyncio.ensure_future(runs.pop(Target.CUSTOMER))
+            await asyncio.wait(tasks.values(), timeout=CUSTOMER_HEAD_START)
+        tasks.update({t: asyncio.ensure_future(run) for t, run in runs.items()})
+        return list(await asyncio.gather(*tasks.values()))
+
+    @staticmethod
+    async def _in_turn(runs: dict[Target, Coroutine[Any, Any, int]]) -> list[int]:
+        return [await run for run in runs.values()]
 
     def _has_handed(self, target: Target) -> bool:
         return self.new_rows is not None and self.new_rows.has_handed(target)
