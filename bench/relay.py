@@ -1,6 +1,9 @@
-"""How long a customer message takes from the adapter's call to the staff platform: stored with
-its outbox row (one commit), leased, delivered, settled; and, in the same run, the floor: one bare
-chat.postMessage plus one durable commit of a tiny row on the same database. SQLite by default.
+"""How long a customer message written in its ticket's thread takes from the adapter's call to the
+staff platform: stored with its outbox row (one commit; the row handed to the dispatcher in
+memory), delivered, settled; and, in the same run, the floor: one bare chat.postMessage plus one
+durable commit of a tiny row on the same database. SQLite by default. On SQLite, BEGIN goes with
+a transaction's first statement (storage/sqlite_driver.py): it is counted as a transaction, not
+as a statement.
 
     python -m bench.relay [--messages 500] [--url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
 
@@ -119,7 +122,7 @@ async def prepare(url: str, migrate: bool = True, slack: FakeSlack | None = None
 
 
 async def relay_timings(relay: Relay, messages: int, tag: str = "bench") -> list[float]:
-    """Milliseconds per customer message: stored with its outbox row, leased, delivered, settled."""
+    """Milliseconds per customer message: stored with its outbox row, delivered, settled."""
     before = relay.posts()
     timings = []
     for i in range(messages):

@@ -23,7 +23,7 @@ from sqlalchemy import (
     update,
 )
 
-from bot.delivery.outbox import LEASE
+from bot.delivery.leases import LEASE
 from bot.domain import Message, OutboxItem, OutboxStatus, Target, Ticket
 from storage.models import UTCDateTime, messages, outbox, row_dict, tickets
 from storage.repositories import SqlRepository, message_from_row
@@ -102,11 +102,14 @@ _ADD = outbox.insert().returning(outbox.c.id)
 
 def _add_leased_statement() -> Any:
     """Insert a row leased to `lessee` until `until`, unless an older row of its ticket and target
-    is pending (then as any row: due now, for a lease to take in order): one statement, the check
-    evaluated once (bot/delivery/new_rows.py, the hand-off)."""
+    is pending and not in the lessee's hands (waiting, retrying, or another process's): then as any
+    row, due now, for a lease to take in order. Rows the lessee holds it delivers in order itself
+    (bot/delivery/new_rows.py, the hand-off). One statement, the check evaluated once."""
+    lessee = bindparam("lessee", type_=String())
     busy = select(exists().where(
         outbox.c.ticket_id == bindparam("ticket_id"), outbox.c.target == bindparam("target"),
-        outbox.c.status == _PENDING).label("busy")).subquery("b")
+        outbox.c.status == _PENDING, or_(outbox.c.leased_by.is_(None), outbox.c.leased_by != lessee),
+    ).label("busy")).subquery("b")
 
     def unless_busy(value: Any, otherwise: Any) -> Any:
         return case((busy.c.busy, otherwise), else_=value)
@@ -116,12 +119,16 @@ def _add_leased_statement() -> Any:
     values: dict[str, Any] = {name: bindparam(name, type_=outbox.c[name].type) for name in fixed}
     values["attempts"] = unless_busy(1, 0)
     values["next_attempt_at"] = unless_busy(bindparam("until", type_=UTCDateTime()), null())
-    values["leased_by"] = unless_busy(bindparam("lessee", type_=String()), null())
+    values["leased_by"] = unless_busy(lessee, null())
     return (outbox.insert().from_select(list(values), select(*values.values()).select_from(busy))
             .returning(outbox.c.id, outbox.c.leased_by))
 
 
 _ADD_LEASED = _add_leased_statement()
+_OLDER = outbox.alias("older")
+_HAS_OLDER_PENDING = select(exists().where(
+    _OLDER.c.ticket_id == bindparam("ticket_id"), _OLDER.c.target == bindparam("target"),
+    _OLDER.c.status == _PENDING, _OLDER.c.id < bindparam("row_id")))
 # (with the ticket and message, filtered by target) -> the claim
 _CLAIMS = {(context, by_target): _claim_statement(context, by_target)
            for context in (False, True) for by_target in (False, True)}
@@ -191,6 +198,10 @@ class SqlOutboxRepository(SqlRepository):
             await self._db.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
         self.added.add(item.target)
         return item
+
+    async def has_older_pending(self, item: OutboxItem) -> bool:
+        params = {"ticket_id": item.ticket_id, "target": item.target.value, "row_id": item.id}
+        return bool((await self._db.execute(_HAS_OLDER_PENDING, params)).scalar_one())
 
     async def get(self, item_id: int) -> OutboxItem | None:
         row = (await self._db.execute(select(outbox).where(outbox.c.id == item_id))).first()

@@ -149,6 +149,11 @@ class Outbox(_Repo):
     async def get(self, item_id: int) -> OutboxItem | None:
         return copy.copy(self.s.outbox.get(item_id))
 
+    async def has_older_pending(self, item: OutboxItem) -> bool:
+        assert item.id is not None
+        return any(o.ticket_id == item.ticket_id and o.target == item.target and o.status is OutboxStatus.PENDING
+                   and o.id is not None and o.id < item.id for o in self.s.outbox.values())
+
     async def save(self, item: OutboxItem) -> None:
         self.s.outbox[item.id] = copy.copy(item)  # type: ignore[index]
 

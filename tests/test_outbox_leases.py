@@ -12,9 +12,10 @@ from datetime import timedelta
 
 import pytest
 
-import bot.delivery.outbox
+import bot.delivery.leases
 from bot.commands import StaffPost
-from bot.delivery.outbox import LEASE, Dispatcher
+from bot.delivery.leases import LEASE
+from bot.delivery.outbox import Dispatcher
 from bot.domain import Target
 from bot.ports import Delivery, UnitOfWorkFactory
 from bot.tickets.conversation import staff_post
@@ -83,7 +84,7 @@ class SlowPort(RecordingPort):
 
 async def test_a_long_delivery_keeps_its_lease_and_is_delivered_once(
         uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bot.delivery.outbox, "RENEW_EVERY", 0.01)
+    monkeypatch.setattr(bot.delivery.leases, "RENEW_EVERY", 0.01)
     desk, _ = await opened(uow_factory)
     slow = SlowPort("s")
     first = Dispatcher(uow_factory, desk.clock, {Target.STAFF: slow}, owner="a")  # type: ignore[dict-item]

@@ -19,12 +19,13 @@ from sqlalchemy import event
 from bot.commands import CustomerPost
 from bot.customers.accounts import link_account
 from bot.customers.licences import StoredLicences
-from bot.delivery import outbox as outbox_module
+from bot.delivery import lanes
 from bot.delivery.effects import emit
-from bot.delivery.outbox import LEASE, Dispatcher
+from bot.delivery.leases import LEASE
+from bot.delivery.outbox import Dispatcher
 from bot.desk import Desk
 from bot.domain import OutboxStatus, Target
-from bot.ports import Delivery
+from bot.ports import Delivery, RetryLater
 from bot.texts import Text
 from bot.tickets.conversation import customer_post
 from bot.tickets.opening import open_ticket
@@ -116,9 +117,25 @@ async def test_messages_waiting_behind_one_another_all_go_in_one_pass(traced: Tr
     t.reset()
     assert await t.dispatcher.run_once() == 3
     assert [d.message.body for d in t.staff.delivered if d.message] == ["part 0", "part 1", "part 2"]
-    # the first was handed over; each later one waits for the one before it: two leases, three
-    # settles, and no lease that found nothing
-    assert t.transactions == 5
+    # each written behind rows in this process's hands only: all three handed over, in order;
+    # three settles and no lease
+    assert t.transactions == 3
+
+
+async def test_rows_handed_over_behind_one_that_failed_wait_for_its_retry(traced: Traced) -> None:
+    t = traced
+    t.staff.fail_next = [RetryLater("slack is down")]
+    for i in range(3):
+        await customer_post(t.desk, CustomerPost(ALICE, f"e{i}", f"part {i}"))
+    assert await t.dispatcher.run_once() == 3  # the first attempted and failed; the others went back
+    assert not [d for d in t.staff.delivered if d.message]  # nothing overtook the first
+    async with t.store.uow() as uow:
+        assert await uow.outbox.claim_due(t.desk.clock.now()) == []  # all wait for the retry
+    await customer_post(t.desk, CustomerPost(ALICE, "e3", "part 3"))  # behind a retrying row: not handed
+    assert not t.store.new_rows.has_handed()
+    t.desk.clock.advance(timedelta(minutes=1))
+    assert await t.dispatcher.run_once(everywhere=True) == 4
+    assert [d.message.body for d in t.staff.delivered if d.message] == [f"part {i}" for i in range(4)]
 
 
 async def test_a_stopping_dispatcher_is_handed_nothing(traced: Traced) -> None:
@@ -210,7 +227,7 @@ async def test_the_customer_side_goes_first_and_the_card_after_it(traced: Traced
 
 async def test_a_slow_customer_platform_holds_the_staff_side_back_only_briefly(
         traced: Traced, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(outbox_module, "CUSTOMER_HEAD_START", 0.05)
+    monkeypatch.setattr(lanes, "HEAD_START", 0.05)
     t, log, gate = traced, [], asyncio.Event()
     t.dispatcher.ports.update({Target.CUSTOMER: _Timed("customer", log, gate), Target.STAFF: _Timed("staff", log)})
     await _answer_and_card(t)
@@ -221,3 +238,21 @@ async def test_a_slow_customer_platform_holds_the_staff_side_back_only_briefly(
     assert "customer post ends" not in log  # Discord still in hand: Slack was not held behind it
     gate.set()
     assert await run == 2
+
+
+async def test_a_pass_that_only_delivered_rows_handed_to_it_does_not_look_for_the_next_due_time(traced: Traced) -> None:
+    t = traced
+    runner = asyncio.create_task(t.dispatcher.run_forever(idle_poll=30))
+    try:
+        async with asyncio.timeout(5):
+            while not any(s.startswith("SELECT min(") for s in t.statements):  # the first pass, everywhere
+                await asyncio.sleep(0.01)
+            t.reset()
+            await customer_post(t.desk, CustomerPost(ALICE, "e1", "hello"))
+            while not [d for d in t.staff.delivered if d.message]:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)
+        assert t.transactions == 2 and not any(s.startswith("SELECT min(") for s in t.statements)
+    finally:
+        t.dispatcher.stop()
+        await runner

@@ -19,10 +19,28 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
+from typing import Any, TypeVar
 
 T = TypeVar("T")
+K = TypeVar("K")
+HEAD_START = 0.25  # seconds the first platform of a pass is served alone
+
+
+async def first_then_side_by_side(runs: dict[K, Coroutine[Any, Any, int]], first: K) -> list[int]:
+    """Each platform's run in its own task; `first` (the customer's) with a head start: a staff
+    answer reaches the customer before the card is redrawn, not competing with it for the loop
+    and the database, while a slow first platform holds the others back at most HEAD_START."""
+    tasks = {}
+    if first in runs:
+        tasks[first] = asyncio.ensure_future(runs.pop(first))
+        await asyncio.wait(tasks.values(), timeout=HEAD_START)
+    tasks.update({key: asyncio.ensure_future(run) for key, run in runs.items()})
+    return list(await asyncio.gather(*tasks.values()))
+
+
+async def in_turn(runs: dict[K, Coroutine[Any, Any, int]]) -> list[int]:
+    return [await run for run in runs.values()]
 
 
 async def in_lanes(items: Sequence[T], run: Callable[[T], Awaitable[None]],

@@ -1,12 +1,6 @@
 """The outbox dispatcher: delivers every row through its platform port, retries until delivered.
-
-A row is leased (next_attempt_at pushed ahead, leased_by set to this process) in one short
-transaction, delivered outside any transaction (a platform call must never hold a database
-lock), then settled in another, only if the lease is still ours. Leases are short and renewed
-by a heartbeat while the batch is in hand, so a process that dies holds its rows for seconds,
-not minutes: another process takes them over when the lease runs out, and a process starting
-on the same host releases the leases of dead ones at once (later rows of a ticket wait behind
-a leased one, so a long lease would stall the ticket).
+Rows handed over in memory go as they are, others are leased first (bot/delivery/leases.py); each
+delivery is settled (delivered, retry at, given up) in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -14,38 +8,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
-from datetime import timedelta
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from bot.delivery.effects import emit
-from bot.delivery.lanes import in_lanes
-from bot.delivery.new_rows import NewRows, in_dispatcher
+from bot.delivery.lanes import first_then_side_by_side, in_lanes, in_turn
+from bot.delivery.leases import back_in_line, lease_due, own_commits, release_dead, renew_while_held
+from bot.delivery.new_rows import NewRows
 from bot.domain import Message, MessageKind, OutboxItem, OutboxStatus, Target
 from bot.ports import Clock, Delivery, DeliveryPort, RetryLater, Undeliverable, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=15)
-RENEW_EVERY = 5.0  # seconds: three heartbeats per lease
 MAX_BACKOFF = timedelta(minutes=30)
-CUSTOMER_HEAD_START = 0.25  # seconds the customer's platform is served alone at the start of a pass
 MAX_ATTEMPTS = 60  # with the 30-minute cap, about a day of retries before a row is parked as dead
 
 # what a delivered row's platform id becomes on the ticket
 TICKET_REFS = {(Target.CUSTOMER, "open_thread"): "customer_thread_ref", (Target.STAFF, "card"): "staff_thread_ref"}
 DELIVERED, FAILING = "white_check_mark", "hourglass_flowing_sand"
-
-
-@contextlib.asynccontextmanager
-async def own_commits() -> AsyncIterator[None]:
-    """Commits made inside are the dispatcher's own: what they add (a reaction to a delivered
-    answer) it leases in the same pass (`_queued`), so they wake nobody."""
-    token = in_dispatcher.set(True)
-    try:
-        yield
-    finally:
-        in_dispatcher.reset(token)
 
 
 def backoff(attempts: int, retry_after: float | None) -> timedelta:
@@ -75,6 +55,11 @@ class Dispatcher:
         self._stopping = False
         self._queued: set[Target] = set()  # targets this pass's settles queued rows for
         self._left_behind: set[Target] = set()  # targets whose last lease left rows behind its rows
+        # (ticket, target) whose delivery failed here: a row handed over before that was settled
+        # may now be behind a row waiting for its retry, and goes back to waiting if it is
+        self._stalled: set[tuple[int, Target]] = set()
+        # whether this pass leased rows or put some back to wait: the next due time may have moved
+        self._due_moved = True
 
     def stop(self) -> None:
         """Finish the delivery in hand, then leave run_forever (a clean shutdown)."""
@@ -84,28 +69,21 @@ class Dispatcher:
         self.wake.set()
 
     async def _lease(self, limit: int, target: Target) -> list[Delivery]:
-        """Lease due rows and load what their delivery needs, in one short transaction."""
-        now = self.clock.now()
-        async with self.uow() as uow, own_commits():
-            claimed = await uow.outbox.claim_with_context(now, limit, targets=[target])
-            if not claimed:
-                return []  # nothing to commit
-            if uow.outbox.left_behind:
-                self._left_behind.add(target)
-            deliveries = []
-            for item, ticket, message in claimed:
-                assert item.id is not None
-                item.attempts += 1
-                interrupted = item.leased_by is not None  # leased before and never settled
-                item.next_attempt_at, item.leased_by = now + LEASE, self.owner
-                await uow.outbox.lease(item)
-                deliveries.append(Delivery(item.id, item.action, item.payload, ticket, message, item, interrupted))
-            await uow.commit()
+        self._due_moved = True
+        deliveries, left_behind = await lease_due(self.uow, self.clock.now(), self.owner, limit, target)
+        if left_behind:
+            self._left_behind.add(target)
         return deliveries
 
     async def _deliver(self, delivery: Delivery) -> None:
         item = delivery.item
         assert item is not None
+        stalled = (item.ticket_id, item.target)
+        if item.ticket_id is not None and stalled in self._stalled:
+            if await back_in_line(self.uow, item):
+                self._due_moved = True
+                return
+            self._stalled.discard(stalled)  # the way is clear again for the ticket
         ref, error, retry_after, dead = None, None, None, False
         try:
             ref = await self.ports[item.target].deliver(delivery)
@@ -150,32 +128,15 @@ class Dispatcher:
                 log.warning("outbox row %s: lease lost during delivery; its new holder settles it", item.id)
                 return
             await uow.commit()
+        if error is not None:
+            self._due_moved = True
+            if item.status is OutboxStatus.PENDING and item.ticket_id is not None:
+                self._stalled.add((item.ticket_id, item.target))  # rows handed over behind it wait for it
         if reacted and not self._has_handed(Target.STAFF):
             self._queued.add(Target.STAFF)  # written for a lease to take: in this pass
 
     async def release_stale_leases(self) -> int:
-        """At start: rows leased by processes known dead are due again now, not when their lease ends."""
-        now = self.clock.now()
-        async with self.uow() as uow:
-            dead = [o for o in await uow.outbox.lease_owners(now) if o != self.owner and self.owner_is_dead(o)]
-            released = sum([await uow.outbox.release(owner, now) for owner in dead])
-            if released:
-                await uow.commit()
-        if released:
-            log.info("released %s outbox row(s) leased by stopped process(es) %s", released, ", ".join(dead))
-        return released
-
-    async def _renew(self, held: set[int]) -> None:
-        """The heartbeat: while a batch is in hand, keep its leases ahead of the clock."""
-        while True:
-            await asyncio.sleep(RENEW_EVERY)
-            if held:
-                try:
-                    async with self.uow() as uow:
-                        await uow.outbox.renew(set(held), self.owner, self.clock.now() + LEASE)
-                        await uow.commit()
-                except Exception:
-                    log.exception("renewing outbox leases failed; retrying")
+        return await release_dead(self.uow, self.clock.now(), self.owner, self.owner_is_dead)
 
     @staticmethod
     async def _record_ref(uow, item: OutboxItem, ref: str | None) -> None:  # type: ignore[no-untyped-def]
@@ -202,30 +163,13 @@ class Dispatcher:
             self._queued.clear()
             self._left_behind.clear()
             runs = {t: self._run_target(t, limit, claim is None or t in claim) for t in targets}
-            counts = await (self._side_by_side(runs) if self.parallel else self._in_turn(runs))
+            counts = await (first_then_side_by_side(runs, Target.CUSTOMER) if self.parallel else in_turn(runs))
             total += sum(counts)
             # look again where rows are waiting: behind what was just delivered (the next of a
             # ticket), and where deliveries queued more (reactions to delivered answers)
             targets = [t for t in self.ports if t in self._left_behind or t in self._queued or self._has_handed(t)]
             claim = self._left_behind | self._queued
         return total
-
-    @staticmethod
-    async def _side_by_side(runs: dict[Target, Coroutine[Any, Any, int]]) -> list[int]:
-        """Each platform in its own task; the customer's side first, with a head start: a staff
-        answer reaches the customer before the card is redrawn, not competing with it for the
-        loop and the database, while a slow customer platform holds the others back at most
-        CUSTOMER_HEAD_START."""
-        tasks = {}
-        if Target.CUSTOMER in runs:
-            tasks[Target.CUSTOMER] = asyncio.ensure_future(runs.pop(Target.CUSTOMER))
-            await asyncio.wait(tasks.values(), timeout=CUSTOMER_HEAD_START)
-        tasks.update({t: asyncio.ensure_future(run) for t, run in runs.items()})
-        return list(await asyncio.gather(*tasks.values()))
-
-    @staticmethod
-    async def _in_turn(runs: dict[Target, Coroutine[Any, Any, int]]) -> list[int]:
-        return [await run for run in runs.values()]
 
     def _has_handed(self, target: Target) -> bool:
         return self.new_rows is not None and self.new_rows.has_handed(target)
@@ -247,7 +191,8 @@ class Dispatcher:
                 break
             held = {d.item_id for d in deliveries}
             total += len(deliveries)
-            heartbeat = asyncio.create_task(self._renew(held), name=f"outbox-lease-{target.value}")
+            heartbeat = asyncio.create_task(renew_while_held(self.uow, self.clock, self.owner, held),
+                                            name=f"outbox-lease-{target.value}")
 
             async def deliver(delivery: Delivery, held: set[int] = held) -> None:
                 await self._deliver(delivery)
@@ -284,14 +229,18 @@ class Dispatcher:
         except Exception:
             log.exception("releasing stale outbox leases failed; they expire by themselves")
         woken = False  # the first pass looks everywhere
+        due: datetime | None = None
         while not self._stopping:
             self.wake.clear()
             attempted = 0
             try:
                 # woken by a commit: its targets; by the clock (a retry came due): everywhere
+                self._due_moved = False
                 attempted = await self.run_once(everywhere=not woken)
-                async with self.uow() as uow:
-                    due = await uow.outbox.next_due_at(targets=list(self.ports))
+                # a pass that only delivered rows handed over to it left the others as they were
+                if self._due_moved or not woken:
+                    async with self.uow() as uow:
+                        due = await uow.outbox.next_due_at(targets=list(self.ports))
             except Exception:
                 log.exception("outbox dispatcher pass failed; retrying")
                 due = None

@@ -1,0 +1,98 @@
+"""Leases on outbox rows: who delivers a row now, and for how long.
+
+A row is leased (next_attempt_at pushed ahead, leased_by set to the process) in one short
+transaction, delivered outside any transaction (a platform call must never hold a database
+lock), then settled in another, only if the lease is still ours. Leases are short and renewed
+by a heartbeat while the batch is in hand, so a process that dies holds its rows for seconds,
+not minutes: another process takes them over when the lease runs out, and a process starting
+on the same host releases the leases of dead ones at once (later rows of a ticket wait behind
+a leased one, so a long lease would stall the ticket). Rows written by this process may come
+leased already (bot/delivery/new_rows.py, the hand-off).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+
+from bot.delivery.new_rows import in_dispatcher
+from bot.domain import OutboxItem, Target
+from bot.ports import Clock, Delivery, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=15)
+RENEW_EVERY = 5.0  # seconds: three heartbeats per lease
+
+
+@contextlib.asynccontextmanager
+async def own_commits() -> AsyncIterator[None]:
+    """Commits made inside are the dispatcher's own: what they add (a reaction to a delivered
+    answer) it takes in the same pass, so they wake nobody."""
+    token = in_dispatcher.set(True)
+    try:
+        yield
+    finally:
+        in_dispatcher.reset(token)
+
+
+async def lease_due(uow: UnitOfWorkFactory, now: datetime, owner: str, limit: int,
+                    target: Target) -> tuple[list[Delivery], bool]:
+    """Lease due rows and load what their delivery needs, in one short transaction; and whether
+    rows of their tickets wait behind them."""
+    async with uow() as work, own_commits():
+        claimed = await work.outbox.claim_with_context(now, limit, targets=[target])
+        if not claimed:
+            return [], False  # nothing to commit
+        deliveries = []
+        for item, ticket, message in claimed:
+            assert item.id is not None
+            item.attempts += 1
+            interrupted = item.leased_by is not None  # leased before and never settled
+            item.next_attempt_at, item.leased_by = now + LEASE, owner
+            await work.outbox.lease(item)
+            deliveries.append(Delivery(item.id, item.action, item.payload, ticket, message, item, interrupted))
+        await work.commit()
+        return deliveries, work.outbox.left_behind
+
+
+async def back_in_line(uow: UnitOfWorkFactory, item: OutboxItem) -> bool:
+    """A row leased here whose ticket's delivery failed meanwhile: if an older row of its ticket
+    waits (for its retry), this one goes back to waiting behind it, unleased and due, for a lease
+    to take in order: True then. False: nothing older waits, it may go."""
+    async with uow() as work, own_commits():
+        if not await work.outbox.has_older_pending(item):
+            return False
+        item.attempts, item.next_attempt_at, item.leased_by = 0, None, None  # never attempted
+        await work.outbox.lease(item)
+        await work.commit()
+    return True
+
+
+async def release_dead(uow: UnitOfWorkFactory, now: datetime, owner: str,
+                       owner_is_dead: Callable[[str], bool]) -> int:
+    """At start: rows leased by processes known dead are due again now, not when their lease ends."""
+    async with uow() as work:
+        dead = [o for o in await work.outbox.lease_owners(now) if o != owner and owner_is_dead(o)]
+        released = sum([await work.outbox.release(o, now) for o in dead])
+        if released:
+            await work.commit()
+    if released:
+        log.info("released %s outbox row(s) leased by stopped process(es) %s", released, ", ".join(dead))
+    return released
+
+
+async def renew_while_held(uow: UnitOfWorkFactory, clock: Clock, owner: str, held: set[int]) -> None:
+    """The heartbeat: while a batch is in hand, keep its leases ahead of the clock."""
+    while True:
+        await asyncio.sleep(RENEW_EVERY)
+        if held:
+            try:
+                async with uow() as work:
+                    await work.outbox.renew(set(held), owner, clock.now() + LEASE)
+                    await work.commit()
+            except Exception:
+                log.exception("renewing outbox leases failed; retrying")
