@@ -91,9 +91,23 @@ class NewRows:
     def has_handed(self, target: Target | None = None) -> bool:
         return any(self._handed.values()) if target is None else bool(self._handed.get(target))
 
-    def take_handed(self, target: Target, limit: int) -> list[Delivery]:
-        rows = self._handed.get(target, [])
-        taken, self._handed[target] = rows[:limit], rows[limit:]
+    def take_handed(self, target: Target, limit: int, busy: Collection[int] = ()) -> list[Delivery]:
+        """Up to `limit` rows for `target` in the order they were written, one per ticket and none
+        of the `busy` tickets (a row of theirs is in hand): a ticket's next row waits for the one
+        before it, as a lease would take them, and a chatty ticket never fills a batch."""
+        taken: list[Delivery] = []
+        kept: list[Delivery] = []
+        skip = set(busy)
+        for delivery in self._handed.get(target, []):
+            assert delivery.item is not None
+            ticket = delivery.item.ticket_id
+            if len(taken) < limit and (ticket is None or ticket not in skip):
+                taken.append(delivery)
+            else:
+                kept.append(delivery)
+            if ticket is not None:
+                skip.add(ticket)  # its later rows wait behind this one
+        self._handed[target] = kept
         return taken
 
     def _signal(self, targets: Collection[Target]) -> None:

@@ -174,15 +174,21 @@ class Dispatcher:
     def _has_handed(self, target: Target) -> bool:
         return self.new_rows is not None and self.new_rows.has_handed(target)
 
-    def _handed(self, target: Target, limit: int) -> list[Delivery]:
-        return self.new_rows.take_handed(target, limit) if self.new_rows is not None else []
-
     async def _run_target(self, target: Target, limit: int, claim: bool = True) -> int:
         """Deliver the rows handed over for `target`, and (`claim`) those a lease finds due."""
         total = 0
         lane_of = getattr(self.ports[target], "lane", None)
+        in_hand: set[int] = set()  # tickets with a handed row in hand: their next waits for it
+
+        def handed(limit: int) -> list[Delivery]:
+            if self.new_rows is None:
+                return []
+            batch = self.new_rows.take_handed(target, limit, in_hand)
+            in_hand.update(d.item.ticket_id for d in batch if d.item is not None and d.item.ticket_id is not None)
+            return batch
+
         while True:
-            deliveries = self._handed(target, limit)
+            deliveries = handed(limit)
             if not deliveries and claim:
                 deliveries = await self._lease(limit, target)
                 # a short batch was all there was (run_once looks again if rows wait behind it)
@@ -197,6 +203,8 @@ class Dispatcher:
             async def deliver(delivery: Delivery, held: set[int] = held) -> None:
                 await self._deliver(delivery)
                 held.discard(delivery.item_id)  # delivered: no longer renewed
+                if delivery.item is not None and delivery.item.ticket_id is not None:
+                    in_hand.discard(delivery.item.ticket_id)
 
             async def more(held: set[int] = held) -> list[Delivery]:
                 # with lanes, rows that came due (a ticket's next, a newcomer's first) start as soon
@@ -205,7 +213,7 @@ class Dispatcher:
                 nonlocal total
                 if self._stopping or len(held) >= limit:
                     return []
-                batch = self._handed(target, limit - len(held))
+                batch = handed(limit - len(held))
                 if not batch and (target in self._left_behind or target in self._queued
                                   or self.new_rows is None or self.new_rows.waiting(target)):
                     batch = await self._lease(limit - len(held), target)
