@@ -46,3 +46,20 @@ async def test_statements_round_trip_through_one_thread_hop_each(tmp_path: Path,
             assert (await db.execute(select(_rows.c.name).where(_rows.c.name == "a"))).scalar_one() == "a"
     finally:
         await engine.dispose()
+
+
+async def test_a_streamed_read_opens_the_transaction_too(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/d.db")
+    try:
+        async with engine.begin() as db:
+            await db.run_sync(_md.create_all)
+            await db.execute(insert(_rows), [{"name": "a"}, {"name": "b"}])
+        async with engine.connect() as db:
+            await db.begin()
+            names = [row.name async for row in await db.stream(select(_rows.c.name).order_by(_rows.c.name))]
+            assert names == ["a", "b"]
+            raw = await db.get_raw_connection()
+            assert raw.driver_connection is not None and raw.driver_connection._conn.in_transaction
+            await db.rollback()
+    finally:
+        await engine.dispose()
