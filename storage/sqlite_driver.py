@@ -89,7 +89,7 @@ class _OneHopConnection(AsyncAdapt_aiosqlite_connection):
 
     __slots__ = ("begin_pending",)
     _cursor_cls = _OneHopCursor
-    _ss_cursor_cls = _OneHopCursor  # a streamed result is read whole: BEGIN must go with it too
+    _ss_cursor_cls = _OneHopCursor  # type: ignore[assignment]  # a streamed result is read whole: BEGIN must go with it too
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
