@@ -31,6 +31,8 @@ async def first_then_side_by_side(runs: dict[K, Coroutine[Any, Any, int]], first
     """Each platform's run in its own task; `first` (the customer's) with a head start: a staff
     answer reaches the customer before the card is redrawn, not competing with it for the loop
     and the database, while a slow first platform holds the others back at most HEAD_START."""
+    if len(runs) == 1:  # one platform got rows: no task of its own needed
+        return [await runs.popitem()[1]]
     tasks = {}
     if first in runs:
         tasks[first] = asyncio.ensure_future(runs.pop(first))

@@ -85,14 +85,33 @@ async def release_dead(uow: UnitOfWorkFactory, now: datetime, owner: str,
     return released
 
 
-async def renew_while_held(uow: UnitOfWorkFactory, clock: Clock, owner: str, held: set[int]) -> None:
-    """The heartbeat: while a batch is in hand, keep its leases ahead of the clock."""
-    while True:
-        await asyncio.sleep(RENEW_EVERY)
-        if held:
-            try:
-                async with uow() as work:
-                    await work.outbox.renew(set(held), owner, clock.now() + LEASE)
-                    await work.commit()
-            except Exception:
-                log.exception("renewing outbox leases failed; retrying")
+class Heartbeat:
+    """While a batch is in hand, keep its leases ahead of the clock: every RENEW_EVERY seconds,
+    renew those of `held` (the ids still in hand). A timer, not a sleeping task, until the first
+    renewal is due: most batches are done long before."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, owner: str, held: set[int]) -> None:
+        self._uow, self._clock, self._owner, self._held = uow, clock, owner, held
+        self._task: asyncio.Task[None] | None = None
+        self._timer = asyncio.get_running_loop().call_later(RENEW_EVERY, self._start)
+
+    def _start(self) -> None:
+        self._task = asyncio.create_task(self._beat(), name="outbox-lease-heartbeat")
+
+    async def _beat(self) -> None:
+        while True:
+            if self._held:
+                try:
+                    async with self._uow() as work:
+                        await work.outbox.renew(set(self._held), self._owner, self._clock.now() + LEASE)
+                        await work.commit()
+                except Exception:
+                    log.exception("renewing outbox leases failed; retrying")
+            await asyncio.sleep(RENEW_EVERY)
+
+    async def stop(self) -> None:
+        self._timer.cancel()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -6,14 +6,13 @@ delivery is settled (delivered, retry at, given up) in a transaction of its own.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.delivery.effects import emit
 from bot.delivery.lanes import first_then_side_by_side, in_lanes, in_turn
-from bot.delivery.leases import back_in_line, lease_due, own_commits, release_dead, renew_while_held
+from bot.delivery.leases import Heartbeat, back_in_line, lease_due, own_commits, release_dead
 from bot.delivery.new_rows import NewRows
 from bot.domain import Message, MessageKind, OutboxItem, OutboxStatus, Target
 from bot.ports import Clock, Delivery, DeliveryPort, RetryLater, Undeliverable, UnitOfWorkFactory
@@ -197,8 +196,7 @@ class Dispatcher:
                 break
             held = {d.item_id for d in deliveries}
             total += len(deliveries)
-            heartbeat = asyncio.create_task(renew_while_held(self.uow, self.clock, self.owner, held),
-                                            name=f"outbox-lease-{target.value}")
+            heartbeat = Heartbeat(self.uow, self.clock, self.owner, held)
 
             async def deliver(delivery: Delivery, held: set[int] = held) -> None:
                 await self._deliver(delivery)
@@ -225,9 +223,7 @@ class Dispatcher:
                 # in order within a lane (rows of one ticket share one): the port may name lanes
                 await in_lanes(deliveries, deliver, lane_of, more, self._arrivals.get(target))
             finally:
-                heartbeat.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await heartbeat
+                await heartbeat.stop()
         return total
 
     async def run_forever(self, idle_poll: float = 5.0) -> None:
