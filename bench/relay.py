@@ -40,6 +40,7 @@ from bot.domain import Licence, Target
 from bot.ports import DeliveryPort
 from bot.tickets.conversation import customer_post
 from bot.tickets.opening import open_ticket
+from bot.tickets.ticket_numbers import find_ticket
 from bot.time.calendar import BusinessCalendar
 from storage.migrate import upgrade
 from supportbot.bootstrap import Store, open_store
@@ -92,7 +93,7 @@ async def prepare(url: str, migrate: bool = True, slack: FakeSlack | None = None
                                           datetime.now(UTC) + timedelta(days=365)))
         await uow.commit()
     await link_account(desk, link())
-    await open_ticket(desk, form())
+    opened = await open_ticket(desk, form())
     recorder = RecordingPort("s")
     staff: DeliveryPort = recorder
     closers: list[Callable[[], Awaitable[None]]] = []
@@ -106,7 +107,8 @@ async def prepare(url: str, migrate: bool = True, slack: FakeSlack | None = None
                             wake=store.wake, new_rows=store.new_rows)
     await dispatcher.run_once()
     async with store.uow() as uow:
-        [ticket] = await uow.tickets.list_open()
+        ticket = await find_ticket(uow, opened.number)
+    assert ticket is not None and ticket.customer_thread_ref is not None
     relay = Relay(store, desk, dispatcher, recorder, posts=posts, closers=closers, thread=ticket.customer_thread_ref)
     sync_engine = store.engine.sync_engine
 
