@@ -256,3 +256,21 @@ async def test_a_pass_that_only_delivered_rows_handed_to_it_does_not_look_for_th
     finally:
         t.dispatcher.stop()
         await runner
+
+
+async def test_a_stopping_dispatcher_puts_back_the_rows_handed_to_it_that_it_did_not_take(traced: Traced) -> None:
+    t = traced
+    runner = asyncio.create_task(t.dispatcher.run_forever(idle_poll=30))
+    async with asyncio.timeout(5):
+        while not any(s.startswith("SELECT min(") for s in t.statements):  # the first pass is done
+            await asyncio.sleep(0.01)
+    async with t.store.uow() as uow:
+        [ticket] = await uow.tickets.list_open()
+        await emit(uow, t.desk.clock.now(), Target.STAFF, "card_update", ticket)
+        await uow.commit()  # handed over and the dispatcher woken, but it has not run yet
+        t.dispatcher.stop()
+    await asyncio.wait_for(runner, 5)
+    assert not [d for d in t.staff.delivered if d.action == "card_update"]
+    async with t.store.uow() as uow:
+        [row] = await uow.outbox.claim_due(t.desk.clock.now())  # due again, for the next process
+    assert (row.action, row.leased_by, row.attempts) == ("card_update", None, 0)  # not an interrupted attempt

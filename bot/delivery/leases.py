@@ -72,6 +72,17 @@ async def back_in_line(uow: UnitOfWorkFactory, item: OutboxItem) -> bool:
     return True
 
 
+async def put_back(items: list[OutboxItem], uow: UnitOfWorkFactory) -> None:
+    """Rows leased here and never attempted: waiting again, unleased and due."""
+    if not items:
+        return
+    async with uow() as work, own_commits():
+        for item in items:
+            item.attempts, item.next_attempt_at, item.leased_by = 0, None, None
+            await work.outbox.lease(item)
+        await work.commit()
+
+
 async def release_dead(uow: UnitOfWorkFactory, now: datetime, owner: str,
                        owner_is_dead: Callable[[str], bool]) -> int:
     """At start: rows leased by processes known dead are due again now, not when their lease ends."""

@@ -91,6 +91,12 @@ class NewRows:
     def has_handed(self, target: Target | None = None) -> bool:
         return any(self._handed.values()) if target is None else bool(self._handed.get(target))
 
+    def take_all_handed(self) -> list[Delivery]:
+        """Every row handed over and not taken (a stopping dispatcher puts them back)."""
+        rows = [delivery for target_rows in self._handed.values() for delivery in target_rows]
+        self._handed.clear()
+        return rows
+
     def take_handed(self, target: Target, limit: int, busy: Collection[int] = ()) -> list[Delivery]:
         """Up to `limit` rows for `target` in the order they were written, one per ticket and none
         of the `busy` tickets (a row of theirs is in hand): a ticket's next row waits for the one

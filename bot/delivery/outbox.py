@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from bot.delivery.effects import emit
 from bot.delivery.lanes import first_then_side_by_side, in_lanes, in_turn
-from bot.delivery.leases import Heartbeat, back_in_line, lease_due, own_commits, release_dead
+from bot.delivery.leases import Heartbeat, back_in_line, lease_due, own_commits, put_back, release_dead
 from bot.delivery.new_rows import NewRows
 from bot.domain import Message, MessageKind, OutboxItem, OutboxStatus, Target
 from bot.ports import Clock, Delivery, DeliveryPort, RetryLater, Undeliverable, UnitOfWorkFactory
@@ -259,3 +259,15 @@ class Dispatcher:
                 woken = True
             except TimeoutError:
                 woken = False
+        await self._put_back_handed()
+
+    async def _put_back_handed(self) -> None:
+        """Stopping: rows handed over but not taken go back to waiting, unleased and never
+        attempted, for the next process to lease (not as interrupted deliveries to look up)."""
+        if self.new_rows is None:
+            return
+        rows = [d.item for d in self.new_rows.take_all_handed() if d.item is not None]
+        try:
+            await put_back(rows, self.uow)
+        except Exception:
+            log.exception("putting back %s outbox row(s) failed; their leases run out by themselves", len(rows))
