@@ -146,14 +146,11 @@ class MessageRepository(Protocol):
         """side is 'customer' or 'staff'; ref the platform id of the message on that side."""
         ...
 
-    async def authored_refs(self, ticket_ids: Collection[int], side: str,
-                            stored_before: datetime | None = None) -> dict[int, list[str]]:
+    async def authored_refs(self, ticket_ids: Collection[int], side: str) -> dict[int, list[tuple[str, datetime]]]:
         """The platform references of the messages people on `side` wrote in these tickets (customer
-        messages for "customer"; staff answers and notes for "staff"), by ticket id: where a
-        catch-up after downtime resumes reading a thread. The bot's own copies of the other
-        side's messages are left out: they may be newer than what was missed. With
-        `stored_before`, only messages stored before then (a live message stored since the
-        connection came back is newer than what was missed too)."""
+        messages for "customer"; staff answers and notes for "staff"), each with when it was
+        stored, by ticket id: where a catch-up after downtime resumes reading a thread. The bot's
+        own copies of the other side's messages are left out: they may be newer than what was missed."""
         ...
 
     async def for_ticket(self, ticket_id: int, limit: int = 50) -> list[Message]:

@@ -217,18 +217,16 @@ class SqlMessageRepository(SqlRepository):
         row = (await self._db.execute(stmt)).first()
         return message_from_row(row) if row else None
 
-    async def authored_refs(self, ticket_ids: Collection[int], side: str,
-                            stored_before: datetime | None = None) -> dict[int, list[str]]:
+    async def authored_refs(self, ticket_ids: Collection[int], side: str) -> dict[int, list[tuple[str, datetime]]]:
         column = _MESSAGE_REF_COLUMNS[side]
-        found: dict[int, list[str]] = {}
+        found: dict[int, list[tuple[str, datetime]]] = {}
         ids = list(ticket_ids)
         for start in range(0, len(ids), 500):  # bounded IN lists
-            stmt = select(messages.c.ticket_id, column).where(
+            stmt = select(messages.c.ticket_id, column, messages.c.created_at).where(
                 messages.c.ticket_id.in_(ids[start:start + 500]), column.is_not(None),
-                messages.c.kind.in_([k.value for k in AUTHORED_ON[side]]),
-                *([messages.c.created_at < stored_before] if stored_before is not None else []))
-            for ticket_id, ref in await self._db.execute(stmt):
-                found.setdefault(ticket_id, []).append(ref)
+                messages.c.kind.in_([k.value for k in AUTHORED_ON[side]]))
+            for ticket_id, ref, stored in await self._db.execute(stmt):
+                found.setdefault(ticket_id, []).append((ref, stored))
         return found
 
     async def for_ticket(self, ticket_id: int, limit: int = 50) -> list[Message]:

@@ -123,15 +123,13 @@ class Messages(_Repo):
         attr = "customer_ref" if side == "customer" else "staff_ref"
         return next((copy.copy(m) for m in self.s.messages.values() if getattr(m, attr) == ref), None)
 
-    async def authored_refs(self, ticket_ids: Collection[int], side: str,
-                            stored_before: datetime | None = None) -> dict[int, list[str]]:
+    async def authored_refs(self, ticket_ids: Collection[int], side: str) -> dict[int, list[tuple[str, datetime]]]:
         attr = "customer_ref" if side == "customer" else "staff_ref"
-        found: dict[int, list[str]] = {}
+        found: dict[int, list[tuple[str, datetime]]] = {}
         for m in self.s.messages.values():
             authored = m.kind in ((MessageKind.CUSTOMER,) if side == "customer" else (MessageKind.STAFF, MessageKind.NOTE))
-            early = stored_before is None or m.created_at < stored_before
-            if m.ticket_id in ticket_ids and getattr(m, attr) and authored and early:
-                found.setdefault(m.ticket_id, []).append(getattr(m, attr))
+            if m.ticket_id in ticket_ids and getattr(m, attr) and authored:
+                found.setdefault(m.ticket_id, []).append((getattr(m, attr), m.created_at))
         return found
 
     async def for_ticket(self, ticket_id: int, limit: int = 50) -> list[Message]:

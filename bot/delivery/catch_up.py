@@ -38,12 +38,15 @@ async def open_threads(desk: Desk, side: str, stored_before: datetime | None = N
     column = "customer_thread_ref" if side == "customer" else "staff_thread_ref"
     async with desk.uow() as uow:
         tickets = [t for t in await uow.tickets.list_open() if getattr(t, column) and t.id is not None]
-        ids = [t.id for t in tickets if t.id is not None]
-        refs = await uow.messages.authored_refs(ids, side)
-        early = refs if stored_before is None else await uow.messages.authored_refs(ids, side, stored_before)
+        refs = await uow.messages.authored_refs([t.id for t in tickets if t.id is not None], side)
     tickets.sort(key=_last_active, reverse=True)
-    return [OpenThread(t.number, getattr(t, column), tuple(refs.get(t.id or 0, ())), tuple(early.get(t.id or 0, ())))
-            for t in tickets]
+
+    def thread(ticket: Ticket) -> OpenThread:
+        known = refs.get(ticket.id or 0, [])
+        early = [ref for ref, stored in known if stored_before is None or stored < stored_before]
+        return OpenThread(ticket.number, getattr(ticket, column), tuple(ref for ref, _ in known), tuple(early))
+
+    return [thread(t) for t in tickets]
 
 
 async def adopt_card_thread(desk: Desk, row_id: int, thread_ref: str) -> bool:
