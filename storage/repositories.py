@@ -8,7 +8,7 @@ to the plain domain dataclasses explicitly, so no ORM state leaks out.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
 
@@ -169,9 +169,11 @@ AUTHORED_ON = {"customer": (MessageKind.CUSTOMER,), "staff": (MessageKind.STAFF,
 _MESSAGE_REF_COLUMNS = {"customer": messages.c.customer_ref, "staff": messages.c.staff_ref}
 
 
+_MESSAGE_FIELDS = tuple(f.name for f in fields(Message) if f.name != "id")
+
+
 def message_values(message: Message) -> dict[str, Any]:
-    values = asdict(message)
-    del values["id"]
+    values = {name: getattr(message, name) for name in _MESSAGE_FIELDS}  # asdict would deep-copy
     values["kind"] = message.kind.value
     values["attachments"] = [asdict(a) for a in message.attachments]
     return values

@@ -137,8 +137,9 @@ class SqlUnitOfWork:
 
 def handed_delivery(item: OutboxItem, ticket: Ticket | None, message: Message | None) -> Delivery:
     assert item.id is not None
+    # the item is this unit of work's own; the ticket and message the use case's, which may go on
     return Delivery(item.id, item.action, item.payload, replace(ticket) if ticket else None,
-                    replace(message) if message else None, replace(item))
+                    replace(message) if message else None, item)
 
 
 def sql_uow_factory(
