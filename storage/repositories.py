@@ -166,7 +166,7 @@ class SqlAuditRepository(SqlRepository):
 # --- messages ------------------------------------------------------------------------
 
 AUTHORED_ON = {"customer": (MessageKind.CUSTOMER,), "staff": (MessageKind.STAFF, MessageKind.NOTE)}
-_MESSAGE_REF_COLUMNS = {"customer": messages.c.customer_ref, "staff": messages.c.staff_ref}
+MESSAGE_REF_COLUMNS = {"customer": messages.c.customer_ref, "staff": messages.c.staff_ref}
 
 
 _MESSAGE_FIELDS = tuple(f.name for f in fields(Message) if f.name != "id")
@@ -189,9 +189,6 @@ def message_from_row(row: Any) -> Message:
 # statements of every relayed message, built once (building one costs about what running it does)
 _IF_ABSENT: dict[tuple[str, str], Any] = {}
 _ADD_MESSAGE = messages.insert().returning(messages.c.id)
-_SET_MESSAGE_REF = {side: update(messages).where(messages.c.id == bindparam("row_id")).values(
-    {column: bindparam("ref_value")}) for side, column in (("customer", messages.c.customer_ref),
-                                                          ("staff", messages.c.staff_ref))}
 
 
 class SqlMessageRepository(SqlRepository):
@@ -208,11 +205,8 @@ class SqlMessageRepository(SqlRepository):
         stmt = update(messages).where(messages.c.id == message.id).values(**message_values(message))
         await self._db.execute(stmt)
 
-    async def set_ref(self, message_id: int, side: str, ref: str) -> None:
-        await self._db.execute(_SET_MESSAGE_REF[side], {"row_id": message_id, "ref_value": ref})
-
     async def by_ref(self, side: str, ref: str) -> Message | None:
-        column = _MESSAGE_REF_COLUMNS.get(side)
+        column = MESSAGE_REF_COLUMNS.get(side)
         if column is None:
             raise ValueError(f"side must be 'customer' or 'staff', not {side!r}")
         stmt = select(messages).where(column == ref).order_by(messages.c.id).limit(1)
@@ -220,7 +214,7 @@ class SqlMessageRepository(SqlRepository):
         return message_from_row(row) if row else None
 
     async def authored_refs(self, ticket_ids: Collection[int], side: str) -> dict[int, list[tuple[str, datetime]]]:
-        column = _MESSAGE_REF_COLUMNS[side]
+        column = MESSAGE_REF_COLUMNS[side]
         found: dict[int, list[tuple[str, datetime]]] = {}
         ids = list(ticket_ids)
         for start in range(0, len(ids), 500):  # bounded IN lists

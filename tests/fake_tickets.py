@@ -116,9 +116,6 @@ class Messages(_Repo):
     async def save(self, message: Message) -> None:
         self.s.messages[message.id] = copy.copy(message)  # type: ignore[index]
 
-    async def set_ref(self, message_id: int, side: str, ref: str) -> None:
-        setattr(self.s.messages[message_id], "customer_ref" if side == "customer" else "staff_ref", ref)
-
     async def by_ref(self, side: str, ref: str) -> Message | None:
         attr = "customer_ref" if side == "customer" else "staff_ref"
         return next((copy.copy(m) for m in self.s.messages.values() if getattr(m, attr) == ref), None)
@@ -158,12 +155,15 @@ class Outbox(_Repo):
     async def lease(self, item: OutboxItem) -> None:
         await self.save(item)
 
-    async def settle(self, item: OutboxItem, owner: str) -> bool:
+    async def settle(self, item: OutboxItem, owner: str, message_ref: tuple[str, str] | None = None) -> bool:
         held = self.s.outbox.get(item.id)  # type: ignore[arg-type]
         if held is None or held.leased_by != owner:
             return False
         item.leased_by = None
         await self.save(item)
+        if message_ref is not None and item.message_id in self.s.messages:
+            side, ref = message_ref
+            setattr(self.s.messages[item.message_id], f"{side}_ref", ref)
         return True
 
     async def renew(self, ids: Collection[int], owner: str, until: datetime) -> None:

@@ -79,7 +79,8 @@ async def traced(db_url: str) -> AsyncIterator[Traced]:
 
 
 def writes(t: Traced, table: str) -> list[str]:
-    return [s for s in t.statements if s.startswith(f"UPDATE {table} ")]
+    """UPDATEs of `table`, those in a statement's WITH clause too (PostgreSQL's one-statement settle)."""
+    return [s for s in t.statements if s.startswith(f"UPDATE {table} ") or f"(UPDATE {table} " in s]
 
 
 async def test_a_customer_message_is_stored_and_settled_in_two_transactions(traced: Traced) -> None:
@@ -101,7 +102,11 @@ async def test_a_customer_message_is_stored_and_settled_in_two_transactions(trac
     [ticket_write] = writes(t, "tickets")
     assert ticket_write.split(" WHERE")[0].split("=")[0] == "UPDATE tickets SET last_customer_message_at"
     [settle] = writes(t, "outbox")
-    assert "payload" not in settle and "leased_by" in settle.split(" WHERE")[1]  # only while the lease is ours
+    assert "payload" not in settle and "outbox.leased_by =" in settle  # only while the lease is ours
+    # found through the customer's account (identity, open tickets): 8 statements on both stores,
+    # PostgreSQL reading the ticket again to lock it but settling in one (the post's platform id
+    # on its message goes with the settle)
+    assert len(t.statements) == 8
     # on SQLite (BEGIN IMMEDIATE) the ticket read once is not read again to lock it
     ticket_reads = [s for s in t.statements if s.startswith("SELECT tickets.")]
     assert len(ticket_reads) == (1 if t.store.engine.dialect.name == "sqlite" else 2)
@@ -189,7 +194,8 @@ async def test_a_message_in_the_tickets_thread_reads_the_ticket_once_locked(trac
     if t.store.engine.dialect.name == "postgresql":  # locked as it is found: not read again to lock it
         assert read.endswith("FOR UPDATE")
     assert await t.dispatcher.run_once() == 1
-    assert len(t.statements) == 7 and t.transactions == 2, "\n".join(s[:90] for s in t.statements)
+    expected = 7 if t.store.engine.dialect.name == "sqlite" else 6  # PostgreSQL settles in one statement
+    assert len(t.statements) == expected and t.transactions == 2, "\n".join(s[:90] for s in t.statements)
 
 
 class _Timed(RecordingPort):
@@ -274,3 +280,25 @@ async def test_a_stopping_dispatcher_puts_back_the_rows_handed_to_it_that_it_did
     async with t.store.uow() as uow:
         [row] = await uow.outbox.claim_due(t.desk.clock.now())  # due again, for the next process
     assert (row.action, row.leased_by, row.attempts) == ("card_update", None, 0)  # not an interrupted attempt
+
+
+async def test_a_late_settle_after_another_process_took_the_row_over_records_no_ref(traced: Traced, db_url: str) -> None:
+    t = traced
+    await customer_post(t.desk, CustomerPost(ALICE, "e1", "hello"))
+    [delivery] = t.store.new_rows.take_handed(Target.STAFF, 10)  # in hand here; the heartbeat stalls
+    other = await open_store(db_url, migrate=False)
+    try:
+        clock = ManualClock(OPEN_TIME + LEASE + timedelta(seconds=1))
+        staff = RecordingPort("s2")
+        taker = Dispatcher(other.uow, clock, {Target.STAFF: staff, Target.CUSTOMER: RecordingPort("c2")},
+                           owner="other", new_rows=other.new_rows)
+        assert await taker.run_once(everywhere=True) == 1
+        assert delivery.item is not None
+        await t.dispatcher._settle(delivery.item, delivery.message, "late-ref", None, None, False)
+        async with t.store.uow() as uow:
+            row = await uow.outbox.get(delivery.item_id)
+            message = await uow.messages.get(delivery.message.id if delivery.message and delivery.message.id else 0)
+        assert row is not None and row.ref == "s2-1"
+        assert message is not None and message.staff_ref == "s2-1"  # the late settle wrote nothing
+    finally:
+        await other.engine.dispose()

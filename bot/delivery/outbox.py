@@ -105,7 +105,7 @@ class Dispatcher:
         async with self.uow() as uow, own_commits():
             if error is None:
                 item.status, item.delivered_at, item.ref, item.last_error = OutboxStatus.DELIVERED, now, ref, None
-                await self._record_ref(uow, item, ref)
+                await self._record_ticket_ref(uow, item, ref)
                 if relayed_answer:
                     await emit(uow, now, Target.STAFF, "react", None, message, name=DELIVERED, remove=FAILING)
                     reacted = True
@@ -122,7 +122,10 @@ class Dispatcher:
                 if relayed_answer and item.attempts == 1:
                     await emit(uow, now, Target.STAFF, "react", None, message, name=FAILING)
                     reacted = True
-            if not await uow.outbox.settle(item, self.owner):
+            message_ref = None  # a post's platform id goes on its message, with the settle
+            if error is None and ref is not None and item.message_id and item.action == "post":
+                message_ref = ("customer" if item.target is Target.CUSTOMER else "staff", ref)
+            if not await uow.outbox.settle(item, self.owner, message_ref):
                 # the lease ran out (a stalled heartbeat) and another process took the row over
                 log.warning("outbox row %s: lease lost during delivery; its new holder settles it", item.id)
                 return
@@ -138,14 +141,10 @@ class Dispatcher:
         return await release_dead(self.uow, self.clock.now(), self.owner, self.owner_is_dead)
 
     @staticmethod
-    async def _record_ref(uow, item: OutboxItem, ref: str | None) -> None:  # type: ignore[no-untyped-def]
-        if ref is None:
-            return
+    async def _record_ticket_ref(uow, item: OutboxItem, ref: str | None) -> None:  # type: ignore[no-untyped-def]
         column = TICKET_REFS.get((item.target, item.action))
-        if column and item.ticket_id:
+        if ref is not None and column and item.ticket_id:
             await uow.tickets.set_ref(item.ticket_id, column, ref)
-        if item.message_id and item.action == "post":
-            await uow.messages.set_ref(item.message_id, "customer" if item.target is Target.CUSTOMER else "staff", ref)
 
     async def run_once(self, limit: int = 50, everywhere: bool = False) -> int:
         """Deliver what is due now, until nothing is; returns how many rows were attempted.
