@@ -65,11 +65,6 @@ def _state(item: OutboxItem) -> dict[str, Any]:
             "last_error": item.last_error, "leased_by": item.leased_by}
 
 
-# Core adds a parameter named like a column to an UPDATE's SET or an INSERT's columns: pass none
-# the statement does not name
-_LEASE_ON_INSERT = ("attempts", "next_attempt_at", "leased_by")
-
-
 def _claim_statement(with_context: bool, by_target: bool) -> Any:
     """The claim, built once per shape: building it (two subqueries, a label per column of three
     tables) cost more CPU than running it; bound parameters carry what changes."""
@@ -139,10 +134,14 @@ def _add_leased_statement() -> Any:
 
 
 _ADD_LEASED = _add_leased_statement()
+# Core adds a parameter named like a column to an INSERT's columns (an UPDATE's SET): none of
+# these goes with _ADD_LEASED, which computes them
+_LEASE_ON_INSERT = ("attempts", "next_attempt_at", "leased_by")
 _OLDER = outbox.alias("older")
 _HAS_OLDER_PENDING = select(exists().where(
     _OLDER.c.ticket_id == bindparam("ticket_id"), _OLDER.c.target == bindparam("target"),
     _OLDER.c.status == _PENDING, _OLDER.c.id < bindparam("row_id")))
+
 # (with the ticket and message, filtered by target) -> the claim
 _CLAIMS = {(context, by_target): _claim_statement(context, by_target)
            for context in (False, True) for by_target in (False, True)}
