@@ -190,9 +190,9 @@ class OutboxRepository(Protocol):
         """claim_due, each row with its ticket and message as they are now (one round trip)."""
         ...
 
-    async def settle(self, item: OutboxItem, owner: str, message_ref: tuple[str, str] | None = None) -> bool:
-        """Save a leased row only while `owner` still holds its lease; False if it lost it. With
-        `message_ref` (side, platform id), record it on the row's message too, only then."""
+    async def settle(self, item: OutboxItem, owner: str) -> bool:
+        """Save a leased row only while `owner` still holds its lease; False if it lost it. A
+        delivered post's ref becomes its message's ref on that side (customer_ref or staff_ref)."""
         ...
 
     async def renew(self, ids: Collection[int], owner: str, until: datetime) -> None:

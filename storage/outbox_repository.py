@@ -26,7 +26,7 @@ from sqlalchemy import (
 from bot.delivery.leases import LEASE
 from bot.domain import Message, OutboxItem, OutboxStatus, Target, Ticket
 from storage.models import UTCDateTime, messages, outbox, row_dict, tickets
-from storage.repositories import MESSAGE_REF_COLUMNS, SqlRepository, message_from_row
+from storage.repositories import SqlRepository, message_from_row
 from storage.ticket_repository import ticket_from_row
 
 OUTBOX_CHANNEL = "supportbot_outbox"
@@ -43,20 +43,6 @@ _SAVE = update(outbox).where(outbox.c.id == bindparam("row_id")).values(
 # settle: only while `owner` holds the lease; attempts was counted when the row was leased
 _SETTLE = update(outbox).where(outbox.c.id == bindparam("row_id"), outbox.c.leased_by == bindparam("owner")).values(
     {name: bindparam(name) for name in _STATE if name != "attempts"})
-
-
-def _settle_with_ref(column: Any) -> Any:
-    """PostgreSQL: the settle and, only if it matched (the lease was ours), the message's
-    platform id, in one statement; it answers how many rows were settled."""
-    settled = _SETTLE.returning(outbox.c.id).cte("settled")
-    ref = (update(messages).where(messages.c.id == bindparam("message_row"), exists(select(settled.c.id)))
-           .values({column: bindparam("ref_value")}).cte("ref"))
-    return select(func.count()).select_from(settled).add_cte(ref)
-
-
-_SETTLE_WITH_REF = {side: _settle_with_ref(column) for side, column in MESSAGE_REF_COLUMNS.items()}
-_SET_MESSAGE_REF = {side: update(messages).where(messages.c.id == bindparam("row_id")).values(
-    {column: bindparam("ref_value")}) for side, column in MESSAGE_REF_COLUMNS.items()}
 
 
 def _state(item: OutboxItem) -> dict[str, Any]:
@@ -247,21 +233,14 @@ class SqlOutboxRepository(SqlRepository):
         self.left_behind = any(row.left_behind for row in rows)
         return [_split(row._mapping, with_context) for row in rows]
 
-    async def settle(self, item: OutboxItem, owner: str, message_ref: tuple[str, str] | None = None) -> bool:
+    async def settle(self, item: OutboxItem, owner: str) -> bool:
+        # a delivered post's ref goes on its message by a trigger, in this statement (migration 0007)
         assert item.id is not None, "settle() needs a stored outbox item"
         item.leased_by = None
         state = _state(item)
         del state["attempts"]
-        params = {**state, "owner": owner}
-        if message_ref is not None and self._dialect == "postgresql":  # one round trip for both
-            side, ref = message_ref
-            params.update(message_row=item.message_id, ref_value=ref)  # no column of outbox: not SET there
-            return bool((await self._db.execute(_SETTLE_WITH_REF[side], params)).scalar_one())
-        settled = bool((await self._db.execute(_SETTLE, params)).rowcount)  # type: ignore[attr-defined]
-        if settled and message_ref is not None:
-            side, ref = message_ref
-            await self._db.execute(_SET_MESSAGE_REF[side], {"row_id": item.message_id, "ref_value": ref})
-        return settled
+        result = await self._db.execute(_SETTLE, {**state, "owner": owner})
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def renew(self, ids: Collection[int], owner: str, until: datetime) -> None:
         stmt = (update(outbox)

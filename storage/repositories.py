@@ -166,7 +166,7 @@ class SqlAuditRepository(SqlRepository):
 # --- messages ------------------------------------------------------------------------
 
 AUTHORED_ON = {"customer": (MessageKind.CUSTOMER,), "staff": (MessageKind.STAFF, MessageKind.NOTE)}
-MESSAGE_REF_COLUMNS = {"customer": messages.c.customer_ref, "staff": messages.c.staff_ref}
+_MESSAGE_REF_COLUMNS = {"customer": messages.c.customer_ref, "staff": messages.c.staff_ref}
 
 
 _MESSAGE_FIELDS = tuple(f.name for f in fields(Message) if f.name != "id")
@@ -206,7 +206,7 @@ class SqlMessageRepository(SqlRepository):
         await self._db.execute(stmt)
 
     async def by_ref(self, side: str, ref: str) -> Message | None:
-        column = MESSAGE_REF_COLUMNS.get(side)
+        column = _MESSAGE_REF_COLUMNS.get(side)
         if column is None:
             raise ValueError(f"side must be 'customer' or 'staff', not {side!r}")
         stmt = select(messages).where(column == ref).order_by(messages.c.id).limit(1)
@@ -214,7 +214,7 @@ class SqlMessageRepository(SqlRepository):
         return message_from_row(row) if row else None
 
     async def authored_refs(self, ticket_ids: Collection[int], side: str) -> dict[int, list[tuple[str, datetime]]]:
-        column = MESSAGE_REF_COLUMNS[side]
+        column = _MESSAGE_REF_COLUMNS[side]
         found: dict[int, list[tuple[str, datetime]]] = {}
         ids = list(ticket_ids)
         for start in range(0, len(ids), 500):  # bounded IN lists

@@ -155,15 +155,15 @@ class Outbox(_Repo):
     async def lease(self, item: OutboxItem) -> None:
         await self.save(item)
 
-    async def settle(self, item: OutboxItem, owner: str, message_ref: tuple[str, str] | None = None) -> bool:
+    async def settle(self, item: OutboxItem, owner: str) -> bool:
         held = self.s.outbox.get(item.id)  # type: ignore[arg-type]
         if held is None or held.leased_by != owner:
             return False
         item.leased_by = None
         await self.save(item)
-        if message_ref is not None and item.message_id in self.s.messages:
-            side, ref = message_ref
-            setattr(self.s.messages[item.message_id], f"{side}_ref", ref)
+        delivered_post = item.status is OutboxStatus.DELIVERED and item.action == "post" and item.ref
+        if delivered_post and item.message_id in self.s.messages:  # as the SQL stores' trigger does
+            setattr(self.s.messages[item.message_id], f"{item.target.value}_ref", item.ref)
         return True
 
     async def renew(self, ids: Collection[int], owner: str, until: datetime) -> None:

@@ -122,10 +122,7 @@ class Dispatcher:
                 if relayed_answer and item.attempts == 1:
                     await emit(uow, now, Target.STAFF, "react", None, message, name=FAILING)
                     reacted = True
-            message_ref = None  # a post's platform id goes on its message, with the settle
-            if error is None and ref is not None and item.message_id and item.action == "post":
-                message_ref = ("customer" if item.target is Target.CUSTOMER else "staff", ref)
-            if not await uow.outbox.settle(item, self.owner, message_ref):
+            if not await uow.outbox.settle(item, self.owner):  # a post's ref goes on its message too
                 # the lease ran out (a stalled heartbeat) and another process took the row over
                 log.warning("outbox row %s: lease lost during delivery; its new holder settles it", item.id)
                 return
