@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from bot.delivery.new_rows import in_dispatcher
 from bot.domain import OutboxItem, Target
-from bot.ports import Clock, Delivery, UnitOfWorkFactory
+from bot.ports import Clock, Delivery, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,12 @@ async def lease_due(uow: UnitOfWorkFactory, now: datetime, owner: str, limit: in
         return deliveries, work.outbox.left_behind
 
 
+async def _waiting_again(work: UnitOfWork, item: OutboxItem) -> None:
+    """A row leased here and never attempted: unleased and due, as if just written."""
+    item.attempts, item.next_attempt_at, item.leased_by = 0, None, None
+    await work.outbox.lease(item)
+
+
 async def back_in_line(uow: UnitOfWorkFactory, item: OutboxItem) -> bool:
     """A row leased here whose ticket's delivery failed meanwhile: if an older row of its ticket
     waits (for its retry), this one goes back to waiting behind it, unleased and due, for a lease
@@ -66,8 +72,7 @@ async def back_in_line(uow: UnitOfWorkFactory, item: OutboxItem) -> bool:
     async with uow() as work, own_commits():
         if not await work.outbox.has_older_pending(item):
             return False
-        item.attempts, item.next_attempt_at, item.leased_by = 0, None, None  # never attempted
-        await work.outbox.lease(item)
+        await _waiting_again(work, item)
         await work.commit()
     return True
 
@@ -78,8 +83,7 @@ async def put_back(items: list[OutboxItem], uow: UnitOfWorkFactory) -> None:
         return
     async with uow() as work, own_commits():
         for item in items:
-            item.attempts, item.next_attempt_at, item.leased_by = 0, None, None
-            await work.outbox.lease(item)
+            await _waiting_again(work, item)
         await work.commit()
 
 
