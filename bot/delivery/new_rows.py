@@ -9,9 +9,10 @@ Commits the dispatcher makes itself are not signalled: what they add (a reaction
 answer) it takes in the same pass, so a wake-up would find nothing.
 
 The hand-off: while a dispatcher serves a platform here (`hand_off_to`), a row for it is written
-leased by this process when no older row of its ticket and platform is pending (the order a
-lease keeps), and handed over with its ticket and message once committed, which saves the lease
-transaction. Were the process to die first, the row's lease runs out like any other's.
+leased by this process unless an older row of its ticket and platform waits outside its hands
+(unleased, retrying, or another process's): the order a lease keeps. It is handed over with its
+ticket and message once committed, which saves the lease transaction; a ticket's rows are taken
+one at a time. Were the process to die first, the row's lease runs out like any other's.
 """
 
 from __future__ import annotations
@@ -45,9 +46,7 @@ class NewRows:
 
     def anywhere(self) -> None:
         self._anywhere = True
-        self.wake.set()
-        for _, event in self._listeners:
-            event.set()
+        self._signal(set(Target))
 
     def take(self) -> set[Target] | None:
         """The targets whose rows a lease should look for now, and forget them; None: every
