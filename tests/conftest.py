@@ -5,9 +5,10 @@ named by TEST_DATABASE_URL; skipped when it is unset)."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,19 @@ async def _drop_database(server_url: str, name: str) -> None:
             await connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_put_back() -> Iterator[None]:
+    """A test that runs configure_logging leaves a root handler on the stream stderr was then:
+    pytest's capture of that test, closed after it. A record logged later (a server task ending
+    late) then printed "--- Logging error ---" into whichever test ran, and broke its assertions
+    on stderr. Each test gets the root logger back as it found it."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(
