@@ -67,3 +67,26 @@ def test_a_console_database_url_that_cannot_be_used_is_one_sentence(env: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["console", "--database", "mysql://x@h/db"]) == 2
     assert capsys.readouterr().err.startswith("supportbot: --database: not a database URL this bot can use")
+
+
+async def test_a_second_session_on_the_same_database_loses_no_message(env: Path) -> None:
+    """Each run numbered its events from 1: the second run's first message was taken for a
+    duplicate of the first run's and dropped in silence."""
+    import asyncio
+    import shutil
+    import sqlite3
+
+    shutil.copy(EXAMPLES / "licences.csv", env / "licences.csv")
+    first, second = env / "first.txt", env / "second.txt"
+    first.write_text("licences import licences.csv\nclock 2026-12-07T09:20+01:00\n"
+                     "alice: /support link email:alice@example.com key:SEO-1001\n"
+                     'alice: /ticket open product:seo-suite subject:"Sitemap" magento:2.4.6 module:1.3.0 '
+                     'description:"Empty." steps:"Generate." changes:"None"\n'
+                     "alice: #1 first words\n")
+    second.write_text("clock 2026-12-07T09:30+01:00\nalice: #1 second words\n")
+    database = f"sqlite+aiosqlite:///{env}/console.db"
+    for script in (first, second):
+        assert await asyncio.to_thread(main, ["console", "--script", str(script), "--database", database]) == 0
+    with sqlite3.connect(env / "console.db") as db:
+        bodies = [body for (body,) in db.execute("SELECT body FROM messages WHERE kind = 'customer' ORDER BY id")]
+    assert bodies[-2:] == ["first words", "second words"]

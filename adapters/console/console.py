@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
@@ -78,7 +79,13 @@ class Console:
         self.guard = guard  # raises when the database turns out to serve a real platform
         self.cipher = cipher  # for /ticket access and /view-access (temporary access, encrypted at rest)
         self.base_dir = base_dir  # where `licences import` finds relative files (the script's folder)
+        # event ids unique across runs on the same database: a second session's "console-1" was
+        # taken for a duplicate of the first session's and dropped in silence
+        self._run = uuid.uuid4().hex[:12]
         self._ids = itertools.count(1)
+
+    def _next_id(self) -> str:
+        return f"console-{self._run}-{next(self._ids)}"
 
     # --- the loop -----------------------------------------------------------------------
 
@@ -137,11 +144,11 @@ class Console:
             await self._customer_command(parsed)
         elif isinstance(parsed, CustomerText):
             reply = await customer_post(self.desk, CustomerPost(
-                self._customer(parsed.user), f"console-{next(self._ids)}", parsed.text, ticket_number=parsed.ticket))
+                self._customer(parsed.user), self._next_id(), parsed.text, ticket_number=parsed.ticket))
             if reply is not None:
                 self._ephemeral(parsed, render(reply))
         elif isinstance(parsed, StaffText):
-            ref = f"console-{next(self._ids)}"
+            ref = self._next_id()
             reply = await staff_post(self.desk, StaffPost(self._staff(parsed.user), ref, parsed.text, ref,
                                                           ticket_number=parsed.ticket))
             if reply is not None:
