@@ -35,7 +35,7 @@ from adapters.slack.port import SlackStaffPort
 from adapters.slack.runner import EVENTS_PATH
 from bot.customers.licences import import_licences
 from bot.domain import Target
-from storage.engine import make_engine
+from storage.engine import make_engine, statement_engines
 from storage.models import outbox as outbox_table
 from supportbot.bootstrap import build_runtime
 from supportbot.clock import SystemClock
@@ -77,13 +77,15 @@ class Counted:
     transactions: int = 0
 
     def watch(self, engine: AsyncEngine) -> None:
-        @event.listens_for(engine.sync_engine, "before_cursor_execute")
         def _statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
             self.statements.append(" ".join(statement.split())[:100])
 
-        @event.listens_for(engine.sync_engine, "begin")
         def _begin(*_: Any) -> None:
             self.transactions += 1
+
+        for listened in statement_engines(engine):
+            event.listen(listened, "before_cursor_execute", _statement)
+            event.listen(listened, "begin", _begin)
 
     def since(self, mark: tuple[int, int]) -> tuple[int, int]:
         return len(self.statements) - mark[0], self.transactions - mark[1]

@@ -42,6 +42,7 @@ from bot.tickets.conversation import customer_post
 from bot.tickets.opening import open_ticket
 from bot.tickets.ticket_numbers import find_ticket
 from bot.time.calendar import BusinessCalendar
+from storage.engine import make_connection_factory, statement_engines
 from storage.migrate import upgrade
 from supportbot.bootstrap import Store, open_store
 from supportbot.clock import SystemClock
@@ -110,15 +111,15 @@ async def prepare(url: str, migrate: bool = True, slack: FakeSlack | None = None
         ticket = await find_ticket(uow, opened.number)
     assert ticket is not None and ticket.customer_thread_ref is not None
     relay = Relay(store, desk, dispatcher, recorder, posts=posts, closers=closers, thread=ticket.customer_thread_ref)
-    sync_engine = store.engine.sync_engine
-
-    @event.listens_for(sync_engine, "before_cursor_execute")
     def _count_statement(*_: Any) -> None:
         relay.statements += 1
 
-    @event.listens_for(sync_engine, "begin")
     def _count_transaction(*_: Any) -> None:  # committed or rolled back, read-only ones too
         relay.transactions += 1
+
+    for engine in statement_engines(store.engine):
+        event.listen(engine, "before_cursor_execute", _count_statement)
+        event.listen(engine, "begin", _count_transaction)
 
     return relay
 
@@ -144,6 +145,7 @@ class Floor:
     relay: Relay
     slack: FakeSlack
     client: Any = None
+    connect: Any = None
     channel: str = "C0SEO"
 
     async def start(self) -> Floor:
@@ -155,6 +157,7 @@ class Floor:
             await connection.run_sync(_floor_metadata.create_all)
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         self.client = make_client(BOT_TOKEN, self.slack.api_url, session=session)  # pooled, like the bot's
+        self.connect = make_connection_factory(self.relay.store.engine)
         self.relay.closers.insert(0, session.close)
         return self
 
@@ -163,8 +166,12 @@ class Floor:
         for i in range(messages):
             started = time.perf_counter()
             await self.client.chat_postMessage(channel=self.channel, text=f"{tag} {i}")
-            async with self.relay.store.engine.begin() as connection:
+            connection = await self.connect().start()  # as a unit of work connects
+            try:
                 await connection.execute(FLOOR_ROWS.insert().values(body=f"{tag} {i}"))
+                await connection.commit()
+            finally:
+                await connection.close()
             timings.append((time.perf_counter() - started) * 1000)
         return timings
 

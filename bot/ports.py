@@ -74,7 +74,12 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, autocommit: bool = False, durable: bool = True) -> UnitOfWork:
+        """`autocommit`: each statement commits on its own, no transaction around them (no BEGIN,
+        no COMMIT sent); for a unit that writes one statement, atomic by itself. `durable=False`:
+        the commit returns before it reaches the disk, so a power cut (not a crash of the process)
+        may undo it within a fraction of a second; for what is recovered anyway."""
+        ...
 
 
 # --- licences ----------------------------------------------------------------------

@@ -1,15 +1,18 @@
-"""Engine and connection factory for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
+"""Engine and connection factory for SQLite (aiosqlite; pysqlite on the loop for the units of
+work) and PostgreSQL (asyncpg)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from storage.sqlite_driver import one_hop_dbapi
+from storage.sqlite_loop import LoopEngine
 
 SQLITE_BUSY_TIMEOUT_S = 30
 
@@ -26,7 +29,14 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(url, connect_args=connect_args, pool_reset_on_return=None,
                                  module=one_hop_dbapi(), **kwargs)
     _configure_sqlite(engine)
+    loop = _LOOP_ENGINES[engine] = LoopEngine(make_url(url).set(drivername="sqlite").render_as_string(False),
+                                              SQLITE_BUSY_TIMEOUT_S)
+    event.listen(engine.sync_engine, "engine_disposed", lambda _engine: loop.dispose())
     return engine
+
+
+# the units of work's engine of each SQLite engine (storage/sqlite_loop.py)
+_LOOP_ENGINES: WeakKeyDictionary[AsyncEngine, LoopEngine] = WeakKeyDictionary()
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -54,5 +64,14 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 def make_connection_factory(engine: AsyncEngine) -> Callable[[], AsyncConnection]:
     """A unit of work runs on a Core connection, not an ORM session: the repositories write SQL
-    expressions only, and the session's layer cost about as much CPU as the statements did."""
-    return engine.connect
+    expressions only, and the session's layer cost about as much CPU as the statements did. On
+    SQLite it is a synchronous one on the loop, which does what the units of work use of an
+    AsyncConnection (storage/sqlite_loop.py)."""
+    loop = _LOOP_ENGINES.get(engine)
+    return engine.connect if loop is None else cast(Callable[[], AsyncConnection], loop)
+
+
+def statement_engines(engine: AsyncEngine) -> list[Engine]:
+    """The engines that run `engine`'s statements, for listeners (counts, captured plans)."""
+    loop = _LOOP_ENGINES.get(engine)
+    return [engine.sync_engine] + ([loop.engine] if loop is not None else [])

@@ -42,6 +42,7 @@ from storage.repositories import (
     SqlProcessedEventRepository,
     SqlReminderLedger,
 )
+from storage.sqlite_loop import DURABLE
 from storage.ticket_repository import SqlTicketRepository
 
 # whether this task is inside a unit of work that holds the process's SQLite turn
@@ -73,8 +74,15 @@ class SqlUnitOfWork:
         on_commit: Callable[[set[Target]], None] | None = None,
         turn: asyncio.Lock | None = None,
         hand_off: NewRows | None = None,
+        autocommit: bool = False,
+        durable: bool = True,
     ) -> None:
         self._connect = connect
+        self._options: dict[str, object] = {}
+        if autocommit:
+            self._options["isolation_level"] = "AUTOCOMMIT"
+        if not durable:
+            self._options[DURABLE] = False  # SQLite (storage/sqlite_loop.py); PostgreSQL's commit stays durable
         self._on_commit = on_commit
         self._hand_off = hand_off
         self._turn = turn
@@ -88,6 +96,8 @@ class SqlUnitOfWork:
             await self._turn.acquire()
             self._held = _holding_turn.set(True)
         db = self._db = await self._connect().start()
+        if self._options:
+            await db.execution_options(**self._options)
         self.accounts = SqlAccountRepository(db)
         self.identities = SqlIdentityRepository(db)
         self.link_attempts = SqlLinkAttemptRepository(db)
@@ -153,7 +163,7 @@ def sql_uow_factory(
     the database lock and polling for it in SQLite's busy handler (a sleep of 1 ms and more)."""
     turn = asyncio.Lock() if one_at_a_time else None
 
-    def make() -> UnitOfWork:
-        return SqlUnitOfWork(connect, on_commit, turn, hand_off)
+    def make(*, autocommit: bool = False, durable: bool = True) -> UnitOfWork:
+        return SqlUnitOfWork(connect, on_commit, turn, hand_off, autocommit, durable)
 
     return make

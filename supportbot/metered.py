@@ -172,7 +172,7 @@ class MeteredUnitOfWork:
 
 
 def metered_uow(factory: UnitOfWorkFactory, metrics: Metrics) -> UnitOfWorkFactory:
-    def make() -> UnitOfWork:
-        return cast(UnitOfWork, MeteredUnitOfWork(factory(), metrics))
+    def make(*, autocommit: bool = False, durable: bool = True) -> UnitOfWork:
+        return cast(UnitOfWork, MeteredUnitOfWork(factory(autocommit=autocommit, durable=durable), metrics))
 
     return make

@@ -180,7 +180,7 @@ class FakeStore:
         self.state = State()
         self.commits = 0
 
-    def __call__(self) -> FakeUnitOfWork:
+    def __call__(self, *, autocommit: bool = False, durable: bool = True) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)
 
 

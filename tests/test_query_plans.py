@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain import OutboxItem, Target
 from bot.ports import UnitOfWork, UnitOfWorkFactory
+from storage.engine import statement_engines
 from storage.models import DEADLINE_COLUMNS
 from storage.outbox_repository import SqlOutboxRepository
 from tests.scale_seed import NOW, STAFF, seed
@@ -67,12 +68,14 @@ async def _statements(engine: AsyncEngine, uow_factory: UnitOfWorkFactory, query
         if statement.lstrip().upper().startswith(("SELECT", "DELETE", "INSERT")):
             captured.append((statement, parameters))
 
-    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    for listened in statement_engines(engine):
+        event.listen(listened, "before_cursor_execute", capture)
     try:
         async with uow_factory() as uow:
             await query(uow)  # never committed
     finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+        for listened in statement_engines(engine):
+            event.remove(listened, "before_cursor_execute", capture)
     return captured
 
 

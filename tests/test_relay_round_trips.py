@@ -30,6 +30,7 @@ from bot.texts import Text
 from bot.tickets.conversation import customer_post
 from bot.tickets.opening import open_ticket
 from bot.time.clock import ManualClock
+from storage.engine import statement_engines
 from supportbot.bootstrap import Store, open_store
 from tests.core_helpers import ALICE, OPEN_TIME, form, link, make_policy
 from tests.fakes import RecordingPort
@@ -65,13 +66,15 @@ async def traced(db_url: str) -> AsyncIterator[Traced]:
         await dispatcher.run_once(everywhere=True)  # the card and the customer's thread
         t = Traced(store, desk, dispatcher, staff, customer)
 
-        @event.listens_for(store.engine.sync_engine, "before_cursor_execute")
         def _statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
             t.statements.append(" ".join(statement.split()))
 
-        @event.listens_for(store.engine.sync_engine, "begin")
         def _begin(*_: Any) -> None:
             t.transactions += 1
+
+        for engine in statement_engines(store.engine):
+            event.listen(engine, "before_cursor_execute", _statement)
+            event.listen(engine, "begin", _begin)
 
         yield t
     finally:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.ports import UnitOfWorkFactory
+from storage.engine import statement_engines
 from storage.migrate import alembic_config, upgrade
 from storage.models import metadata
 from tests.test_storage import T0
@@ -58,12 +59,14 @@ async def _plan_of(db_engine: AsyncEngine, uow_factory: UnitOfWorkFactory, sweep
         if statement.lstrip().upper().startswith("SELECT"):
             captured.append((statement, parameters))
 
-    event.listen(db_engine.sync_engine, "before_cursor_execute", capture)
+    for listened in statement_engines(db_engine):
+        event.listen(listened, "before_cursor_execute", capture)
     try:
         async with uow_factory() as uow:
             await sweep(uow)
     finally:
-        event.remove(db_engine.sync_engine, "before_cursor_execute", capture)
+        for listened in statement_engines(db_engine):
+            event.remove(listened, "before_cursor_execute", capture)
     [(statement, parameters)] = captured
     async with db_engine.connect() as connection:
         if db_engine.dialect.name == "sqlite":

@@ -9,6 +9,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.delivery.effects import emit
 from bot.delivery.lanes import first_then_side_by_side, in_lanes, in_turn
@@ -101,14 +102,18 @@ class Dispatcher:
         now = self.clock.now()
         relayed_answer = (message is not None and message.kind is MessageKind.STAFF
                           and item.target is Target.CUSTOMER and item.action == "post")
-        reacted = False
-        async with self.uow() as uow, own_commits():
+        # a relayed answer gets a reaction in the staff thread: delivered, or failing at its first failure
+        reacting = relayed_answer and (error is None or item.attempts == 1)
+        ticket_ref = self._ticket_ref_column(item, ref) if error is None else None
+        # Most rows: the settle alone, one statement that commits by itself. Not synced to the disk
+        # before it returns: a power cut that undoes it brings the row back as an interrupted
+        # delivery, and its port looks before it sends again.
+        async with self.uow(autocommit=not (reacting or ticket_ref), durable=False) as uow, own_commits():
             if error is None:
                 item.status, item.delivered_at, item.ref, item.last_error = OutboxStatus.DELIVERED, now, ref, None
-                await self._record_ticket_ref(uow, item, ref)
-                if relayed_answer:
-                    await emit(uow, now, Target.STAFF, "react", None, message, name=DELIVERED, remove=FAILING)
-                    reacted = True
+                if ticket_ref:
+                    assert item.ticket_id is not None and ref is not None
+                    await uow.tickets.set_ref(item.ticket_id, ticket_ref, ref)
             else:
                 item.last_error = error[:500]
                 if dead or item.attempts >= MAX_ATTEMPTS:
@@ -119,9 +124,9 @@ class Dispatcher:
                     item.next_attempt_at = now + backoff(item.attempts, retry_after)
                     log.warning("outbox row %s (%s %s) failed, retry at %s: %s",
                                 item.id, item.target, item.action, item.next_attempt_at, error)
-                if relayed_answer and item.attempts == 1:
-                    await emit(uow, now, Target.STAFF, "react", None, message, name=FAILING)
-                    reacted = True
+            if reacting:
+                shown: dict[str, Any] = {"name": DELIVERED, "remove": FAILING} if error is None else {"name": FAILING}
+                await emit(uow, now, Target.STAFF, "react", None, message, **shown)
             if not await uow.outbox.settle(item, self.owner):  # a post's ref goes on its message too
                 # the lease ran out (a stalled heartbeat) and another process took the row over
                 log.warning("outbox row %s: lease lost during delivery; its new holder settles it", item.id)
@@ -131,17 +136,16 @@ class Dispatcher:
             self._due_moved = True
             if item.status is OutboxStatus.PENDING and item.ticket_id is not None:
                 self._stalled.add((item.ticket_id, item.target))  # rows handed over behind it wait for it
-        if reacted and not self._has_handed(Target.STAFF):
+        if reacting and not self._has_handed(Target.STAFF):
             self._queued.add(Target.STAFF)  # written for a lease to take: in this pass
 
     async def release_stale_leases(self) -> int:
         return await release_dead(self.uow, self.clock.now(), self.owner, self.owner_is_dead)
 
     @staticmethod
-    async def _record_ticket_ref(uow, item: OutboxItem, ref: str | None) -> None:  # type: ignore[no-untyped-def]
+    def _ticket_ref_column(item: OutboxItem, ref: str | None) -> str | None:
         column = TICKET_REFS.get((item.target, item.action))
-        if ref is not None and column and item.ticket_id:
-            await uow.tickets.set_ref(item.ticket_id, column, ref)
+        return column if ref is not None and item.ticket_id else None
 
     async def run_once(self, limit: int = 50, everywhere: bool = False) -> int:
         """Deliver what is due now, until nothing is; returns how many rows were attempted.

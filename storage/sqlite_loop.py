@@ -1,0 +1,185 @@
+"""SQLite for the units of work: SQLAlchemy's synchronous pysqlite run on the event loop while
+that cannot block it, in a thread when it waits for the disk.
+
+SQLAlchemy's asyncio layer costs about 200 microseconds of CPU a statement here (a greenlet and
+a thread hop each), where SQLite answers an indexed statement in a few; it was most of what a
+relayed message cost (bench/relay.py). So a unit of work on SQLite holds a plain Connection:
+- BEGIN IMMEDIATE is tried on the loop without waiting (busy timeout 0). While another
+  connection holds the write lock it is tried again after a short sleep, as SQLite's own busy
+  handler would, without holding the loop or a thread.
+- Inside the transaction the write lock is ours and statements run on the loop. A read that
+  runs past READ_BUDGET_S is stopped by SQLite's progress handler (a stopped read changes
+  nothing and keeps the transaction) and runs again in the thread: a long report never holds
+  the loop.
+- COMMIT waits for the disk (fsync): it goes to the thread.
+- A unit of work in autocommit gets a transaction all the same: on SQLite its one statement
+  then costs one commit in the thread, as a statement that commits by itself would.
+Nothing sent to the thread waits for a lock. What a cancelled task left running there (a
+commit) is followed there by the rollback and the return to the pool, in that order.
+Everything else (migrations, reports, tests' own queries) uses the aiosqlite engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Self, TypeVar
+
+from sqlalchemy import Connection, create_engine, event
+from sqlalchemy.engine import CursorResult, Dialect
+from sqlalchemy.exc import OperationalError
+
+READ_BUDGET_S = 0.002
+# execution option: a commit that a power cut (not a crash of the process) may undo until the
+# next sync, at most SYNC_WITHIN_S later; for what is recovered anyway
+DURABLE = "supportbot_durable"
+SYNC_WITHIN_S = 0.2
+T = TypeVar("T")
+
+
+class LoopEngine:
+    """A synchronous engine on the same file, and the one thread for what may wait."""
+
+    def __init__(self, url: str, busy_timeout_s: float) -> None:
+        # timeout 0: never wait in SQLite's busy handler, on the loop or in the thread; no limit
+        # to the pool's overflow: a checkout waiting on the loop would wait for itself
+        self.engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 0},
+                                    pool_reset_on_return=None, max_overflow=-1)
+        self.busy_timeout_s = busy_timeout_s
+        self._thread: ThreadPoolExecutor | None = None
+        self._sync: asyncio.TimerHandle | None = None
+
+        @event.listens_for(self.engine, "connect")
+        def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # BEGIN is ours (LoopConnection._begin)
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+    def __call__(self) -> LoopConnection:
+        return LoopConnection(self)
+
+    @property
+    def thread(self) -> ThreadPoolExecutor:
+        if self._thread is None:  # again after dispose(), as an engine's pool comes back
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-loop")
+        return self._thread
+
+    def sync_soon(self) -> None:
+        """Sync what unsynced commits wrote, SYNC_WITHIN_S from now (a durable commit before
+        then syncs it too, as the write-ahead log is synced in order)."""
+        if self._sync is None:
+            self._sync = asyncio.get_running_loop().call_later(SYNC_WITHIN_S, self._sync_in_thread)
+
+    def _sync_in_thread(self) -> None:
+        self._sync = None
+        self.thread.submit(self.sync_now)
+
+    def sync_now(self) -> None:
+        # a checkpoint syncs the log before it copies it into the database
+        with self.engine.connect() as db:
+            db.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def dispose(self) -> None:
+        if self._sync is not None:
+            self._sync.cancel()
+            self._sync = None
+            self.thread.submit(self.sync_now)
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
+        self.engine.dispose()
+
+
+class LoopConnection:
+    """What a unit of work uses of an AsyncConnection: start, execute, execution_options
+    (isolation_level="AUTOCOMMIT"), commit, rollback, close, dialect."""
+
+    def __init__(self, owner: LoopEngine) -> None:
+        self._owner = owner
+        self._db: Connection | None = None
+        self._in_flight: Future[Any] | None = None  # sent to the thread and maybe not done
+        self._durable = True
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._owner.engine.dialect
+
+    async def start(self) -> Self:
+        self._db = self._owner.engine.connect()
+        return self
+
+    async def execution_options(self, **options: Any) -> Self:
+        # autocommit: a transaction all the same (see the module's docstring)
+        self._durable = options.get(DURABLE, True)
+        return self
+
+    @property
+    def _raw(self) -> sqlite3.Connection:
+        assert self._db is not None, "start() first"
+        return self._db.connection.dbapi_connection  # type: ignore[return-value]
+
+    async def execute(self, statement: Any, parameters: Any = None) -> CursorResult[Any]:
+        assert self._db is not None, "start() first"
+        raw = self._raw
+        if not raw.in_transaction:
+            await self._begin(raw)
+        if getattr(statement, "is_select", False):
+            until = time.perf_counter() + READ_BUDGET_S
+            raw.set_progress_handler(lambda: time.perf_counter() > until, 1000)
+            try:
+                return self._db.execute(statement, parameters)
+            except OperationalError as error:
+                if getattr(error.orig, "sqlite_errorcode", None) != sqlite3.SQLITE_INTERRUPT:
+                    raise
+            finally:
+                raw.set_progress_handler(None, 0)
+            return await self._in_thread(self._db.execute, statement, parameters)  # a long read
+        return self._db.execute(statement, parameters)
+
+    async def _begin(self, raw: sqlite3.Connection) -> None:
+        # set before each transaction (not inside one): NORMAL, in WAL, writes the commit to the
+        # log without syncing the log to the disk
+        raw.execute(f"PRAGMA synchronous = {'FULL' if self._durable else 'NORMAL'}")
+        waited, pause = 0.0, 0.001
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or waited >= self._owner.busy_timeout_s:
+                    raise
+            await asyncio.sleep(pause)  # another connection writes
+            waited, pause = waited + pause, min(pause * 2, 0.025)
+
+    async def commit(self) -> None:
+        assert self._db is not None, "start() first"
+        if not self._raw.in_transaction:
+            self._db.commit()  # nothing to end at the database
+        else:
+            await self._in_thread(self._db.commit)
+            if not self._durable:
+                self._owner.sync_soon()
+
+    async def rollback(self) -> None:
+        if self._db is not None:
+            self._after_thread(self._db.rollback)  # writes nothing to disk
+
+    async def close(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            self._after_thread(db.close)
+
+    def _after_thread(self, step: Callable[[], object]) -> None:
+        """On the loop, or in the thread once the step a cancelled task left there has ended."""
+        in_flight = self._in_flight
+        if in_flight is not None and not in_flight.done():
+            in_flight.add_done_callback(lambda _done: step())
+        else:
+            step()
+
+    async def _in_thread(self, step: Callable[..., T], *args: Any) -> T:
+        self._in_flight = self._owner.thread.submit(step, *args)
+        return await asyncio.wrap_future(self._in_flight)

@@ -1,0 +1,210 @@
+"""storage/sqlite_loop.py: a unit of work's statements run on the loop, its commit in the thread;
+what waits (another writer's lock) waits without holding the loop or the thread; a long read
+and a cancelled commit leave the connection as they should."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage import sqlite_loop
+from storage.engine import make_connection_factory, make_engine
+from storage.sqlite_loop import DURABLE, LoopConnection
+
+_md = MetaData()
+_rows = Table("rows", _md, Column("id", Integer, primary_key=True), Column("name", String(20), unique=True))
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/d.db")
+    async with engine.begin() as db:
+        await db.run_sync(_md.create_all)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the steps sent to the thread."""
+    names: list[str] = []
+    original = LoopConnection._in_thread
+
+    async def counting(self: LoopConnection, step: Any, *args: Any) -> Any:
+        names.append(getattr(step, "__name__", repr(step)))
+        return await original(self, step, *args)
+
+    monkeypatch.setattr(LoopConnection, "_in_thread", counting)
+    return names
+
+
+def connection(engine: AsyncEngine) -> LoopConnection:
+    made = make_connection_factory(engine)()
+    assert isinstance(made, LoopConnection)
+    return made
+
+
+async def count(engine: AsyncEngine) -> int:
+    async with engine.connect() as db:
+        return int((await db.execute(select(func.count()).select_from(_rows))).scalar_one())
+
+
+async def test_statements_run_on_the_loop_and_the_commit_in_the_thread(engine: AsyncEngine, sent: list[str]) -> None:
+    db = await connection(engine).start()
+    try:
+        new_id = (await db.execute(insert(_rows).returning(_rows.c.id), {"name": "a"})).scalar_one()
+        assert (await db.execute(select(_rows.c.name).where(_rows.c.id == new_id))).scalar_one() == "a"
+        assert sent == []
+        await db.commit()
+        assert sent == ["commit"]
+    finally:
+        await db.rollback()
+        await db.close()
+    assert await count(engine) == 1
+
+
+async def test_a_locked_database_is_waited_for_without_holding_the_loop(engine: AsyncEngine, tmp_path: Path,
+                                                                        sent: list[str]) -> None:
+    other = sqlite3.connect(tmp_path / "d.db", isolation_level=None)  # another process, writing
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO rows (name) VALUES ('theirs')")
+
+    async def write() -> None:
+        db = await connection(engine).start()
+        try:
+            await db.execute(insert(_rows), {"name": "ours"})
+            await db.commit()
+        finally:
+            await db.close()
+
+    writing = asyncio.create_task(write())
+    ticks = 0
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert not writing.done() and ticks == 20 and sent == []  # neither the loop nor the thread waits
+    other.execute("COMMIT")
+    await asyncio.wait_for(writing, 10)
+    other.close()
+    assert await count(engine) == 2
+
+
+async def test_a_lock_held_too_long_is_an_error(engine: AsyncEngine, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    other = sqlite3.connect(tmp_path / "d.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    db = connection(engine)
+    monkeypatch.setattr(db._owner, "busy_timeout_s", 0.05)
+    await db.start()
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await db.execute(insert(_rows), {"name": "ours"})
+    finally:
+        await db.close()
+        other.execute("ROLLBACK")
+        other.close()
+
+
+async def test_a_read_past_its_budget_ends_in_the_thread_in_the_same_transaction(
+        engine: AsyncEngine, sent: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    async with engine.begin() as setup:
+        await setup.execute(insert(_rows), [{"name": f"n{i}"} for i in range(3000)])
+    monkeypatch.setattr(sqlite_loop, "READ_BUDGET_S", 0.0)
+    db = await connection(engine).start()
+    try:
+        await db.execute(insert(_rows), {"name": "mine"})
+        read = select(func.count(), func.sum(func.length(_rows.c.name)))  # row by row: the handler runs
+        assert tuple((await db.execute(read)).one()) == (3001, sum(len(f"n{i}") for i in range(3000)) + 4)
+        assert sent == ["execute"]
+        await db.commit()
+    finally:
+        await db.close()
+    assert await count(engine) == 3001
+
+
+async def test_an_unsynced_commit_is_synced_soon(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    db = connection(engine)
+    original = db._owner.sync_now
+
+    def sync_now() -> None:
+        original()
+        loop.call_soon_threadsafe(synced.set)
+
+    monkeypatch.setattr(db._owner, "sync_now", sync_now)
+    await db.start()
+    try:
+        await db.execution_options(**{DURABLE: False})
+        await db.execute(insert(_rows), {"name": "a"})
+        assert db._raw.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL: not synced at commit
+        await db.commit()
+    finally:
+        await db.close()
+    await asyncio.wait_for(synced.wait(), sqlite_loop.SYNC_WITHIN_S + 5)
+    assert await count(engine) == 1
+    db = await connection(engine).start()  # the pool's connection again: durable by default
+    try:
+        await db.execute(insert(_rows), {"name": "b"})
+        assert db._raw.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+    finally:
+        await db.rollback()
+        await db.close()
+
+
+async def test_a_commit_whose_task_is_cancelled_ends_before_the_connection_goes_back(
+        engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Connection.commit
+
+    def slow_commit(self: Connection) -> None:
+        import time
+        time.sleep(0.2)  # in the thread
+        original(self)
+
+    monkeypatch.setattr(Connection, "commit", slow_commit)
+
+    async def write() -> None:
+        db = await connection(engine).start()
+        try:
+            await db.execute(insert(_rows), {"name": "a"})
+            await db.commit()
+        finally:
+            await db.rollback()  # as a unit of work leaves: queued behind the commit in flight
+            await db.close()
+
+    writing = asyncio.create_task(write())
+    await asyncio.sleep(0.05)
+    writing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await writing
+    monkeypatch.setattr(Connection, "commit", original)
+    await asyncio.sleep(0.4)
+    db = await connection(engine).start()  # the pool's connection is clean and usable
+    try:
+        await db.execute(insert(_rows), {"name": "b"})
+        await db.commit()
+    finally:
+        await db.close()
+    assert await count(engine) == 2
+
+
+async def test_an_error_inside_the_transaction_is_sqlalchemys(engine: AsyncEngine) -> None:
+    db = await connection(engine).start()
+    try:
+        await db.execute(insert(_rows), {"name": "a"})
+        with pytest.raises(Exception, match="UNIQUE"):
+            await db.execute(insert(_rows), {"name": "a"})
+        with pytest.raises(OperationalError):
+            await db.execute(select(Table("missing", MetaData(), Column("x", Integer))))
+    finally:
+        await db.rollback()
+        await db.close()
+    assert await count(engine) == 0
