@@ -11,7 +11,9 @@ relayed message cost (bench/relay.py). So a unit of work on SQLite holds a plain
   runs past READ_BUDGET_S is stopped by SQLite's progress handler (a stopped read changes
   nothing and keeps the transaction) and runs again in the thread: a long report never holds
   the loop.
-- COMMIT waits for the disk (fsync): it goes to the thread.
+- COMMIT waits for the disk (fsync): it goes to the thread. A unit of work opened with
+  durable=False (the dispatcher's settle) commits with synchronous=NORMAL: written to the log,
+  synced by the next durable commit or within SYNC_WITHIN_S (a checkpoint syncs the log first).
 - A unit of work in autocommit gets a transaction all the same: on SQLite its one statement
   then costs one commit in the thread, as a statement that commits by itself would.
 Nothing sent to the thread waits for a lock. What a cancelled task left running there (a
@@ -41,7 +43,7 @@ T = TypeVar("T")
 
 
 class LoopEngine:
-    """A synchronous engine on the same file, and the one thread for what may wait."""
+    """A synchronous engine on the same file, and the one thread for what waits for the disk."""
 
     def __init__(self, url: str, busy_timeout_s: float) -> None:
         # timeout 0: never wait in SQLite's busy handler, on the loop or in the thread; no limit
