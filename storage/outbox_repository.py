@@ -26,6 +26,7 @@ from sqlalchemy import (
 from bot.delivery.leases import LEASE
 from bot.domain import Message, OutboxItem, OutboxStatus, Target, Ticket
 from storage.models import UTCDateTime, messages, outbox, row_dict, tickets
+from storage.options import DURABLE
 from storage.repositories import SqlRepository, message_from_row
 from storage.ticket_repository import ticket_from_row
 
@@ -43,6 +44,9 @@ _SAVE = update(outbox).where(outbox.c.id == bindparam("row_id")).values(
 # settle: only while `owner` holds the lease; attempts was counted when the row was leased
 _SETTLE = update(outbox).where(outbox.c.id == bindparam("row_id"), outbox.c.leased_by == bindparam("owner")).values(
     {name: bindparam(name) for name in _STATE if name != "attempts"})
+# PostgreSQL, in a unit of work that need not be durable: the commit does not wait for the disk,
+# set by the statement itself for its transaction (no round trip of its own)
+_SETTLE_UNSYNCED = _SETTLE.where(func.set_config("synchronous_commit", "off", True) == "off")
 
 
 def _state(item: OutboxItem) -> dict[str, Any]:
@@ -239,8 +243,13 @@ class SqlOutboxRepository(SqlRepository):
         item.leased_by = None
         state = _state(item)
         del state["attempts"]
-        result = await self._db.execute(_SETTLE, {**state, "owner": owner})
+        result = await self._db.execute(_SETTLE_UNSYNCED if self._unsynced() else _SETTLE, {**state, "owner": owner})
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def _unsynced(self) -> bool:
+        """PostgreSQL in a unit of work that need not be durable (on SQLite its connection does it)."""
+        connection = self._db.sync_connection if self._dialect == "postgresql" else None
+        return connection is not None and connection.get_execution_options().get(DURABLE) is False
 
     async def renew(self, ids: Collection[int], owner: str, until: datetime) -> None:
         stmt = (update(outbox)

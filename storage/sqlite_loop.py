@@ -34,11 +34,10 @@ from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.exc import OperationalError
 
+from storage.options import DURABLE
+
 READ_BUDGET_S = 0.002
-# execution option: a commit that a power cut (not a crash of the process) may undo until the
-# next sync, at most SYNC_WITHIN_S later; for what is recovered anyway
-DURABLE = "supportbot_durable"
-SYNC_WITHIN_S = 0.2
+SYNC_WITHIN_S = 0.2  # an unsynced commit (DURABLE False) is synced at most this much later
 T = TypeVar("T")
 
 

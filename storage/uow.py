@@ -30,6 +30,7 @@ from bot.repositories import (
 )
 from storage.access_repository import SqlAccessRepository
 from storage.housekeeping_repository import SqlHousekeeping
+from storage.options import DURABLE
 from storage.outbox_repository import SqlOutboxRepository
 from storage.rating_repository import SqlRatingRepository
 from storage.repositories import (
@@ -42,7 +43,6 @@ from storage.repositories import (
     SqlProcessedEventRepository,
     SqlReminderLedger,
 )
-from storage.sqlite_loop import DURABLE
 from storage.ticket_repository import SqlTicketRepository
 
 # whether this task is inside a unit of work that holds the process's SQLite turn
@@ -82,7 +82,7 @@ class SqlUnitOfWork:
         if autocommit:
             self._options["isolation_level"] = "AUTOCOMMIT"
         if not durable:
-            self._options[DURABLE] = False  # SQLite (storage/sqlite_loop.py); PostgreSQL's commit stays durable
+            self._options[DURABLE] = False
         self._on_commit = on_commit
         self._hand_off = hand_off
         self._turn = turn

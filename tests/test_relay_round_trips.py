@@ -305,3 +305,31 @@ async def test_a_late_settle_after_another_process_took_the_row_over_records_no_
         assert message is not None and message.staff_ref == "s2-1"  # the late settle wrote nothing
     finally:
         await other.engine.dispose()
+
+
+async def test_the_settle_commits_without_waiting_for_the_disk(traced: Traced) -> None:
+    """A settle undone by a power cut brings its row back as an interrupted delivery (looked up
+    before it is sent again): its commit need not wait for the disk. The message's stays durable."""
+    t = traced
+    await customer_post(t.desk, CustomerPost(ALICE, "e1", "hello"))
+    [delivery] = t.store.new_rows.take_handed(Target.STAFF, 10)
+    assert delivery.item is not None
+    delivery.item.status, delivery.item.ref = OutboxStatus.DELIVERED, "s-9"
+    sqlite = t.store.engine.dialect.name == "sqlite"
+    async with t.store.uow() as uow:  # durable by default
+        await uow.messages.get(0)
+        assert await _commit_waits_for_the_disk(uow, sqlite)
+    async with t.store.uow(durable=False) as uow:  # as the dispatcher settles a reacted answer
+        assert await uow.outbox.settle(delivery.item, t.dispatcher.owner)
+        assert not await _commit_waits_for_the_disk(uow, sqlite)
+        await uow.commit()
+    async with t.store.uow() as uow:
+        row = await uow.outbox.get(delivery.item_id)
+    assert row is not None and row.status is OutboxStatus.DELIVERED and row.ref == "s-9"
+
+
+async def _commit_waits_for_the_disk(uow: Any, sqlite: bool) -> bool:
+    db = uow._db  # the unit's own connection, in its transaction
+    if sqlite:
+        return bool(db._raw.execute("PRAGMA synchronous").fetchone() == (2,))  # FULL; NORMAL does not
+    return bool((await db.exec_driver_sql("SELECT current_setting('synchronous_commit')")).scalar_one() == "on")

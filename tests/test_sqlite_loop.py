@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import sqlite_loop
 from storage.engine import make_connection_factory, make_engine
-from storage.sqlite_loop import DURABLE, LoopConnection
+from storage.options import DURABLE
+from storage.sqlite_loop import LoopConnection
 
 _md = MetaData()
 _rows = Table("rows", _md, Column("id", Integer, primary_key=True), Column("name", String(20), unique=True))
