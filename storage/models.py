@@ -74,6 +74,8 @@ _ASSIGNED = text(f"{OPEN_TICKET_SQL} AND assignee IS NOT NULL")
 _UNDATED = text(f"{OPEN_TICKET_SQL} AND sla_due_at IS NULL")
 _PENDING = text("status = 'pending'")
 _DELIVERED = text("status = 'delivered'")
+_CUSTOMER_AUTHORED = text("kind = 'customer'")
+_STAFF_AUTHORED = text("kind IN ('staff', 'note')")
 
 
 def _open_deadline_index(column: str) -> Index:
@@ -187,6 +189,11 @@ messages = Table(
     Column("edited_at", UTCDateTime(), nullable=True),
     Column("deleted", Boolean, nullable=False),
     Index("ix_messages_ticket_id_id", "ticket_id", "id"),
+    # a message's id on the side that wrote it is its event's: storing it checks for a duplicate
+    Index("ux_messages_customer_authored", "customer_ref", unique=True, sqlite_where=_CUSTOMER_AUTHORED,
+          postgresql_where=_CUSTOMER_AUTHORED),
+    Index("ux_messages_staff_authored", "staff_ref", unique=True, sqlite_where=_STAFF_AUTHORED,
+          postgresql_where=_STAFF_AUTHORED),
 )
 
 outbox = Table(

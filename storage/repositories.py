@@ -189,12 +189,21 @@ def message_from_row(row: Any) -> Message:
 # statements of every relayed message, built once (building one costs about what running it does)
 _IF_ABSENT: dict[tuple[str, str], Any] = {}
 _ADD_MESSAGE = messages.insert().returning(messages.c.id)
+_ADD_NEW_MESSAGE: dict[str, Any] = {}  # by dialect
 
 
 class SqlMessageRepository(SqlRepository):
     async def add(self, message: Message) -> Message:
         message.id = (await self._db.execute(_ADD_MESSAGE, message_values(message))).scalar_one()
         return message
+
+    async def add_new(self, message: Message) -> Message | None:
+        # the unique indexes on the author's ref (migration 0008) say whether it is a duplicate
+        if (stmt := _ADD_NEW_MESSAGE.get(self._dialect)) is None:
+            stmt = _ADD_NEW_MESSAGE[self._dialect] = (
+                self._upsert(messages).on_conflict_do_nothing().returning(messages.c.id))
+        message.id = (await self._db.execute(stmt, message_values(message))).scalar_one_or_none()
+        return message if message.id is not None else None
 
     async def get(self, message_id: int) -> Message | None:
         row = (await self._db.execute(select(messages).where(messages.c.id == message_id))).first()

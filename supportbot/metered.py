@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from bot.domain import AuditEntry, Licence
+from bot.domain import AuditEntry, Licence, Message, MessageKind
 from bot.ports import (
     Clock,
     Delivery,
@@ -24,7 +24,7 @@ from bot.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from bot.repositories import AuditRepository, ProcessedEventRepository, ReminderLedger
+from bot.repositories import AuditRepository, MessageRepository, ProcessedEventRepository, ReminderLedger
 from supportbot.log_json import log_context
 from supportbot.metrics import Metrics, platform_of
 
@@ -111,6 +111,20 @@ class _Events:
         return first
 
 
+class _Messages:
+    def __init__(self, inner: MessageRepository, metrics: Metrics) -> None:
+        self.inner, self.metrics = inner, metrics
+
+    async def add_new(self, message: Message) -> Message | None:
+        added = await self.inner.add_new(message)
+        if added is None:  # a duplicate event, as _Events counts them
+            self.metrics.duplicates.labels(_SIDES["customer" if message.kind is MessageKind.CUSTOMER else "staff"]).inc()
+        return added
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
 class _Reminders:
     COUNTED = {"sla_warning": "promise_warnings", "sla_breach": "promise_breaches"}
 
@@ -149,6 +163,7 @@ class MeteredUnitOfWork:
         inner = await self._inner.__aenter__()
         self._pending.clear()
         self.events = _Events(inner.events, self._metrics)
+        self.messages = _Messages(inner.messages, self._metrics)
         self.reminders = _Reminders(inner.reminders, self._metrics, self._pending)
         self.audit = _Audit(inner.audit, self._metrics, self._pending)
         return self

@@ -24,7 +24,7 @@ from bot.delivery.effects import emit
 from bot.delivery.leases import LEASE
 from bot.delivery.outbox import Dispatcher
 from bot.desk import Desk
-from bot.domain import OutboxStatus, Target
+from bot.domain import OutboxStatus, Target, TicketStatus
 from bot.ports import Delivery, RetryLater
 from bot.texts import Text
 from bot.tickets.conversation import customer_post
@@ -106,8 +106,10 @@ async def test_a_customer_message_is_stored_and_settled_in_two_transactions(trac
     [settle] = writes(t, "outbox")
     assert "payload" not in settle and "outbox.leased_by =" in settle  # only while the lease is ours
     # found through the customer's account (identity, open tickets), PostgreSQL reading the ticket
-    # again to lock it; the settle one statement (the post's ref goes on its message by a trigger)
-    assert len(t.statements) == (7 if t.store.engine.dialect.name == "sqlite" else 8)
+    # again to lock it; the message its own duplicate check (no processed event); the settle one
+    # statement (the post's ref goes on its message by a trigger)
+    assert not [s for s in t.statements if "processed_events" in s]
+    assert len(t.statements) == (6 if t.store.engine.dialect.name == "sqlite" else 7)
     async with t.store.uow() as uow:
         stored = await uow.messages.get(delivered.message.id or 0)
     assert stored is not None and stored.staff_ref == "s-2"  # the port's ref, on the message
@@ -198,7 +200,9 @@ async def test_a_message_in_the_tickets_thread_reads_the_ticket_once_locked(trac
     if t.store.engine.dialect.name == "postgresql":  # locked as it is found: not read again to lock it
         assert read.endswith("FOR UPDATE")
     assert await t.dispatcher.run_once() == 1
-    assert len(t.statements) == 6 and t.transactions == 2, "\n".join(s[:90] for s in t.statements)
+    # the ticket, locked; the message, its own duplicate check; its outbox row; the ticket's
+    # changed columns; the settle
+    assert len(t.statements) == 5 and t.transactions == 2, "\n".join(s[:90] for s in t.statements)
 
 
 class _Timed(RecordingPort):
@@ -333,3 +337,25 @@ async def _commit_waits_for_the_disk(uow: Any, sqlite: bool) -> bool:
     if sqlite:
         return bool(db._raw.execute("PRAGMA synchronous").fetchone() == (2,))  # FULL; NORMAL does not
     return bool((await db.exec_driver_sql("SELECT current_setting('synchronous_commit')")).scalar_one() == "on")
+
+
+async def test_a_retried_event_is_stored_once_and_stays_silent_after_the_ticket_closed(traced: Traced) -> None:
+    """The message is its own duplicate check on an open ticket (its author's ref is unique); on a
+    closed one a retry of a message stored before it closed, or of one answered "closed", is silent."""
+    t = traced
+    async with t.store.uow() as uow:
+        [ticket] = await uow.tickets.list_open()
+    thread = ticket.customer_thread_ref
+    assert await customer_post(t.desk, CustomerPost(ALICE, "m1", "hello", thread_ref=thread)) is None
+    assert await customer_post(t.desk, CustomerPost(ALICE, "m1", "hello", thread_ref=thread)) is None
+    async with t.store.uow() as uow:
+        assert [m.body for m in await uow.messages.for_ticket(ticket.id or 0) if m.customer_ref == "m1"] == ["hello"]
+        locked = await uow.tickets.get_for_update(ticket.number)
+        assert locked is not None
+        locked.status = TicketStatus.CLOSED
+        await uow.tickets.save(locked)
+        await uow.commit()
+    assert await customer_post(t.desk, CustomerPost(ALICE, "m1", "hello", thread_ref=thread)) is None  # stored before
+    closed = await customer_post(t.desk, CustomerPost(ALICE, "m2", "again", thread_ref=thread))
+    assert closed is not None and closed.key == "ticket_closed"
+    assert await customer_post(t.desk, CustomerPost(ALICE, "m2", "again", thread_ref=thread)) is None  # answered once

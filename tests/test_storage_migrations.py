@@ -16,7 +16,7 @@ from bot.ports import UnitOfWorkFactory
 from storage.engine import statement_engines
 from storage.migrate import alembic_config, upgrade
 from storage.models import metadata
-from tests.test_storage import T0
+from tests.test_storage import T0, add_ticket
 
 
 def _diff(connection: Connection) -> list[Any]:
@@ -49,6 +49,32 @@ async def test_downgrade_then_upgrade(db_url: str, db_engine: AsyncEngine) -> No
     await upgrade(db_url)
     async with db_engine.connect() as connection:
         assert await connection.run_sync(_diff) == []
+
+
+async def test_authored_refs_become_unique_and_a_later_copy_keeps_its_text(
+        db_url: str, db_engine: AsyncEngine, uow_factory: UnitOfWorkFactory) -> None:
+    def to(revision: str) -> Any:
+        def move(connection: Connection) -> None:
+            config = alembic_config(db_url)
+            config.attributes["connection"] = connection
+            (command.downgrade if revision < "0008" else command.upgrade)(config, revision)
+        return move
+
+    ticket = (await add_ticket(uow_factory)).id  # at head, then back to before the indexes
+    async with db_engine.begin() as connection:
+        await connection.run_sync(to("0007"))
+        for kind, body, customer_ref, staff_ref in (("customer", "first", "m1", None), ("customer", "copy", "m1", None),
+                                                    ("staff", "answer", "d1", "s1"), ("note", "copy", None, "s1")):
+            await connection.execute(text(
+                "INSERT INTO messages (ticket_id, kind, author_id, author_name, body, created_at, attachments,"
+                " customer_ref, staff_ref, deleted) VALUES (:ticket, :kind, 'a', 'A', :body, :t, '[]', :c, :s, false)"),
+                {"ticket": ticket, "kind": kind, "body": body, "t": T0, "c": customer_ref, "s": staff_ref})
+    await upgrade(db_url)
+    async with db_engine.connect() as connection:
+        rows = (await connection.execute(text(
+            "SELECT kind, body, customer_ref, staff_ref FROM messages ORDER BY id"))).all()
+    assert [tuple(r) for r in rows] == [("customer", "first", "m1", None), ("customer", "copy", None, None),
+                                        ("staff", "answer", "d1", "s1"), ("note", "copy", None, None)]
 
 
 async def _plan_of(db_engine: AsyncEngine, uow_factory: UnitOfWorkFactory, sweep: Any) -> str:

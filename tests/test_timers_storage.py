@@ -229,14 +229,17 @@ async def test_two_sweepers_race_over_1000_due_tickets(db_url: str, uow_factory:
 
 
 
-class _HookedEvents:
+class _HookedMessages:
     def __init__(self, inner: Any, hook: list[Callable[[], Awaitable[object]]]) -> None:
         self._inner, self._hook = inner, hook
 
-    async def first_time(self, platform: str, event_id: str, at: datetime) -> bool:
+    async def add_new(self, message: Any) -> Any:
         while self._hook:
             await self._hook.pop()()
-        return bool(await self._inner.first_time(platform, event_id, at))
+        return await self._inner.add_new(message)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
 
 class _HookedUnitOfWork:
@@ -248,7 +251,7 @@ class _HookedUnitOfWork:
 
     async def __aenter__(self) -> _HookedUnitOfWork:
         await self._inner.__aenter__()
-        self.events = _HookedEvents(self._inner.events, self._hook)
+        self.messages = _HookedMessages(self._inner.messages, self._hook)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -272,6 +275,7 @@ async def test_a_customer_message_racing_the_autoclose_never_reopens_a_closed_ti
         hook: list[Callable[[], Awaitable[object]]] = [lambda: sweep(other)]
         racing = dataclasses.replace(desk, uow=lambda: _HookedUnitOfWork(uow_factory(), hook))  # type: ignore[arg-type, return-value]
         await customer_post(racing, CustomerPost(ALICE, "m-1", "Sorry, still broken!", ticket_number=n))
+        assert not hook  # the other process swept while the message was being stored
     # customer_post holds the ticket's row lock, so the other sweeper skips it (SKIP LOCKED):
     # the customer's reply wins, and the state matches what everyone was told
     counts = await sent(db_engine)

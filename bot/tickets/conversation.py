@@ -45,6 +45,13 @@ async def _replace_redacted(uow: UnitOfWork, ticket: Ticket, message: Message, k
                 kinds=kinds)
 
 
+async def _seen(uow: UnitOfWork, side: str, ref: str, platform: str, event_id: str, now: datetime) -> bool:
+    """For a closed ticket: whether this message was met before, stored while the ticket was
+    open (an open ticket's message is its own duplicate check, messages.add_new) or answered
+    since with "closed" (the event is remembered). Either way a retry stays silent."""
+    return await uow.messages.by_ref(side, ref) is not None or not await uow.events.first_time(platform, event_id, now)
+
+
 async def _customer_ticket(uow: UnitOfWork, cmd: CustomerPost) -> Ticket | None:
     who = cmd.customer
     if cmd.thread_ref:
@@ -69,17 +76,19 @@ async def customer_post(desk: Desk, cmd: CustomerPost) -> Text | None:
         if (ticket.customer_platform, ticket.customer_user_id) != (who.platform, who.user_id):
             # someone else's ticket: in its thread (staff present in Discord) say only that it was not sent
             return Text("thread_not_yours") if cmd.thread_ref else Text("unknown_ticket", {"number": ticket.number})
-        if not await uow.events.first_time(who.platform, cmd.event_id, now):
-            return None
         if not ticket.is_open:
+            if await _seen(uow, "customer", cmd.event_id, who.platform, cmd.event_id, now):
+                return None
             await uow.commit()  # remember the event, add nothing to a closed ticket
             return Text("ticket_closed", {"number": ticket.number})
         assert ticket.id is not None
         body, kinds = redact(cmd.body)  # a pasted credential is never stored nor relayed
-        message = await uow.messages.add(
+        message = await uow.messages.add_new(
             Message(ticket.id, MessageKind.CUSTOMER, who.user_id, ticket.customer_name, body, now,
                     tuple(cmd.attachments), customer_ref=cmd.event_id)
         )
+        if message is None:  # a platform's retry of an event already stored
+            return None
         if kinds:
             await _replace_redacted(uow, ticket, message, kinds, now)
         ticket.last_customer_message_at = now
@@ -115,9 +124,9 @@ async def staff_post(desk: Desk, cmd: StaffPost) -> Text | None:
     is_note = note_kind is not NoteKind.ANSWER  # in doubt, internal: a leaked note cannot be taken back
     async with desk.uow() as uow:
         ticket = await _staff_ticket(uow, desk, cmd)
-        if not await uow.events.first_time("staff", cmd.event_id, now):
-            return None
         if not ticket.is_open:
+            if await _seen(uow, "staff", cmd.message_ref, "staff", cmd.event_id, now):
+                return None
             await uow.commit()
             return Text("staff_ticket_closed", {"number": ticket.number})
         assert ticket.id is not None
@@ -127,10 +136,12 @@ async def staff_post(desk: Desk, cmd: StaffPost) -> Text | None:
             body = note_body
         else:
             body, snippet = snippets.expand(desk.policy, ticket, cmd.body)  # "!cache" alone: a canned answer
-        message = await uow.messages.add(
+        message = await uow.messages.add_new(
             Message(ticket.id, kind, cmd.staff.user_id, cmd.staff.display_name, body, now,
                     tuple(cmd.attachments), staff_ref=cmd.message_ref)
         )
+        if message is None:  # a platform's retry of an event already stored
+            return None
         if snippet is not None:  # staff see in their thread what the customer got
             await emit(uow, now, Target.STAFF, "post", ticket, text=Text("snippet_sent_note", {
                 "staff": cmd.staff.display_name, "name": snippet, "text": body}))
