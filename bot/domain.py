@@ -122,7 +122,6 @@ class Ticket:
     first_response_at: datetime | None = None
     # working time (seconds) from opening to first_response_at: statistics average it in SQL
     first_response_work_s: float | None = None
-    last_customer_message_at: datetime | None = None
     # Deadlines, recomputed at each state change; None means "not armed".
     sla_warn_at: datetime | None = None
     sla_due_at: datetime | None = None

@@ -151,7 +151,6 @@ tickets = Table(
     Column("first_response_at", UTCDateTime(), nullable=True),
     # working time from opening to the first answer, in seconds: /tickets stats averages it in SQL
     Column("first_response_work_s", Float, nullable=True),
-    Column("last_customer_message_at", UTCDateTime(), nullable=True),
     Column("sla_warn_at", UTCDateTime(), nullable=True),
     Column("sla_due_at", UTCDateTime(), nullable=True),
     Column("nudge_at", UTCDateTime(), nullable=True),

@@ -95,21 +95,21 @@ async def test_a_customer_message_is_stored_and_settled_in_two_transactions(trac
     assert await t.dispatcher.run_once() == 1
     [delivered] = [d for d in t.staff.delivered if d.message]
     assert delivered.message.body == "still broken" and delivered.ticket is not None
-    assert delivered.ticket.last_customer_message_at == OPEN_TIME  # the ticket as committed
-    # store (message + outbox row leased as written + ticket), settle: no lease, no claim
+    assert delivered.ticket.status is TicketStatus.AWAITING_STAFF  # the ticket as committed
+    # store (message + outbox row leased as written), settle: no lease, no claim
     assert t.transactions == 2, "\n".join(s[:90] for s in t.statements)
     assert not [s for s in t.statements if s.startswith("SELECT outbox.")]
     assert not t.store.wake.is_set()  # the settle's commit woke nobody
-    # narrow writes: the ticket's one changed column; the outbox row's delivery state, no payload
-    [ticket_write] = writes(t, "tickets")
-    assert ticket_write.split(" WHERE")[0].split("=")[0] == "UPDATE tickets SET last_customer_message_at"
+    # narrow writes: nothing of the ticket, which already waited on staff; the outbox row's
+    # delivery state, no payload
+    assert writes(t, "tickets") == []
     [settle] = writes(t, "outbox")
     assert "payload" not in settle and "outbox.leased_by =" in settle  # only while the lease is ours
     # found through the customer's account (identity, open tickets), PostgreSQL reading the ticket
     # again to lock it; the message its own duplicate check (no processed event); the settle one
     # statement (the post's ref goes on its message by a trigger)
     assert not [s for s in t.statements if "processed_events" in s]
-    assert len(t.statements) == (6 if t.store.engine.dialect.name == "sqlite" else 7)
+    assert len(t.statements) == (5 if t.store.engine.dialect.name == "sqlite" else 6)
     async with t.store.uow() as uow:
         stored = await uow.messages.get(delivered.message.id or 0)
     assert stored is not None and stored.staff_ref == "s-2"  # the port's ref, on the message
@@ -200,9 +200,9 @@ async def test_a_message_in_the_tickets_thread_reads_the_ticket_once_locked(trac
     if t.store.engine.dialect.name == "postgresql":  # locked as it is found: not read again to lock it
         assert read.endswith("FOR UPDATE")
     assert await t.dispatcher.run_once() == 1
-    # the ticket, locked; the message, its own duplicate check; its outbox row; the ticket's
-    # changed columns; the settle
-    assert len(t.statements) == 5 and t.transactions == 2, "\n".join(s[:90] for s in t.statements)
+    # the ticket, locked; the message, its own duplicate check; its outbox row (the ticket already
+    # waited on staff: nothing of it changed); the settle
+    assert len(t.statements) == 4 and t.transactions == 2, "\n".join(s[:90] for s in t.statements)
 
 
 class _Timed(RecordingPort):

@@ -148,7 +148,6 @@ async def test_ticket_round_trips_every_field(uow_factory: UnitOfWorkFactory) ->
         waiting_since=times[0],
         first_response_at=times[1],
         first_response_work_s=3600.0,
-        last_customer_message_at=times[2],
         sla_warn_at=times[3],
         sla_due_at=times[4],
         nudge_at=times[5],

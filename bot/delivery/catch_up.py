@@ -25,8 +25,9 @@ class OpenThread:
     resume_refs: tuple[str, ...]
 
 
-def _last_active(ticket: Ticket) -> datetime:
-    moments = [ticket.opened_at, ticket.last_customer_message_at, ticket.waiting_since, ticket.first_response_at]
+def _last_active(ticket: Ticket, authored: list[tuple[str, datetime]]) -> datetime:
+    """The latest of the ticket's changes and of the messages its people wrote on this side."""
+    moments = [ticket.opened_at, ticket.waiting_since, ticket.first_response_at, *(at for _, at in authored)]
     return max(m for m in moments if m is not None)
 
 
@@ -39,7 +40,7 @@ async def open_threads(desk: Desk, side: str, stored_before: datetime | None = N
     async with desk.uow() as uow:
         tickets = [t for t in await uow.tickets.list_open() if getattr(t, column) and t.id is not None]
         refs = await uow.messages.authored_refs([t.id for t in tickets if t.id is not None], side)
-    tickets.sort(key=_last_active, reverse=True)
+    tickets.sort(key=lambda t: _last_active(t, refs.get(t.id or 0, [])), reverse=True)
 
     def thread(ticket: Ticket) -> OpenThread:
         known = refs.get(ticket.id or 0, [])

@@ -91,13 +91,12 @@ async def customer_post(desk: Desk, cmd: CustomerPost) -> Text | None:
             return None
         if kinds:
             await _replace_redacted(uow, ticket, message, kinds, now)
-        ticket.last_customer_message_at = now
         # the message first: staff read it before the card is redrawn (rows of a ticket go in order)
         await emit(uow, now, Target.STAFF, "post", ticket, message)
         if ticket.status is TicketStatus.AWAITING_CUSTOMER:
             deadlines.await_staff(ticket, now, desk.policy)
             await emit(uow, now, Target.STAFF, "card_update", ticket)
-        await uow.tickets.save(ticket)
+        await uow.tickets.save(ticket)  # what changed only: nothing when it already waited on staff
         await tell_if_closed_now(uow, desk, ticket, now)
         await uow.commit()
     return None
