@@ -153,7 +153,7 @@ class _Audit:
 
 
 class MeteredUnitOfWork:
-    """The store's unit of work, with three repositories watched; everything else is the inner one's."""
+    """The store's unit of work, with four repositories watched; everything else is the inner one's."""
 
     def __init__(self, inner: UnitOfWork, metrics: Metrics) -> None:
         self._inner, self._metrics = inner, metrics
