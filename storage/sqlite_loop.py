@@ -38,6 +38,7 @@ from storage.options import DURABLE
 
 READ_BUDGET_S = 0.002
 SYNC_WITHIN_S = 0.2  # an unsynced commit (DURABLE False) is synced at most this much later
+IDLE_KEPT = 4  # connections of ended units kept open: checking one out cost more than a statement
 T = TypeVar("T")
 
 
@@ -52,6 +53,7 @@ class LoopEngine:
         self.busy_timeout_s = busy_timeout_s
         self._thread: ThreadPoolExecutor | None = None
         self._sync: asyncio.TimerHandle | None = None
+        self._idle: list[Connection] = []
 
         @event.listens_for(self.engine, "connect")
         def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
@@ -61,6 +63,18 @@ class LoopEngine:
 
     def __call__(self) -> LoopConnection:
         return LoopConnection(self)
+
+    def connection(self) -> Connection:
+        return self._idle.pop() if self._idle else self.engine.connect()
+
+    def put_back(self, db: Connection) -> None:
+        """A unit's connection, ended (on the loop, or in the thread after a cancelled unit's step)."""
+        if db.in_transaction():
+            db.rollback()
+        if len(self._idle) < IDLE_KEPT:
+            self._idle.append(db)
+        else:
+            db.close()
 
     @property
     def thread(self) -> ThreadPoolExecutor:
@@ -91,6 +105,8 @@ class LoopEngine:
         if self._thread is not None:
             self._thread.shutdown(wait=True)
             self._thread = None
+        while self._idle:
+            self._idle.pop().close()
         self.engine.dispose()
 
 
@@ -109,7 +125,7 @@ class LoopConnection:
         return self._owner.engine.dialect
 
     async def start(self) -> Self:
-        self._db = self._owner.engine.connect()
+        self._db = self._owner.connection()
         return self
 
     async def execution_options(self, **options: Any) -> Self:
@@ -143,7 +159,10 @@ class LoopConnection:
     async def _begin(self, raw: sqlite3.Connection) -> None:
         # set before each transaction (not inside one): NORMAL, in WAL, writes the commit to the
         # log without syncing the log to the disk
-        raw.execute(f"PRAGMA synchronous = {'FULL' if self._durable else 'NORMAL'}")
+        level = "FULL" if self._durable else "NORMAL"
+        if self._db is not None and self._db.info.get("synchronous") != level:  # kept with the connection
+            raw.execute(f"PRAGMA synchronous = {level}")
+            self._db.info["synchronous"] = level
         waited, pause = 0.0, 0.001
         while True:
             try:
@@ -171,7 +190,7 @@ class LoopConnection:
     async def close(self) -> None:
         if self._db is not None:
             db, self._db = self._db, None
-            self._after_thread(db.close)
+            self._after_thread(lambda: self._owner.put_back(db))
 
     def _after_thread(self, step: Callable[[], object]) -> None:
         """On the loop, or in the thread once the step a cancelled task left there has ended."""

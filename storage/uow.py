@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextvars import ContextVar, Token
-from dataclasses import replace
+from copy import copy
 from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -148,8 +148,8 @@ class SqlUnitOfWork:
 def handed_delivery(item: OutboxItem, ticket: Ticket | None, message: Message | None) -> Delivery:
     assert item.id is not None
     # the item is this unit of work's own; the ticket and message the use case's, which may go on
-    return Delivery(item.id, item.action, item.payload, replace(ticket) if ticket else None,
-                    replace(message) if message else None, item)
+    return Delivery(item.id, item.action, item.payload, copy(ticket) if ticket else None,
+                    copy(message) if message else None, item)
 
 
 def sql_uow_factory(
