@@ -12,8 +12,11 @@ relayed message cost (bench/relay.py). So a unit of work on SQLite holds a plain
   nothing and keeps the transaction) and runs again in the thread: a long report never holds
   the loop.
 - COMMIT waits for the disk (fsync): it goes to the thread. A unit of work opened with
-  durable=False (the dispatcher's settle) commits with synchronous=NORMAL: written to the log,
-  synced by the next durable commit or within SYNC_WITHIN_S (a checkpoint syncs the log first).
+  durable=False (the dispatcher's settle) commits on the loop with synchronous=NORMAL: written
+  to the log, not synced; the next durable commit syncs it, or the checkpoint that follows.
+- These connections never checkpoint as they commit (wal_autocheckpoint 0: it would copy the
+  log into the database on the loop); the thread checkpoints within CHECKPOINT_WITHIN_S of any
+  commit, which also syncs what unsynced commits wrote.
 - A unit of work in autocommit gets a transaction all the same: on SQLite its one statement
   then costs one commit in the thread, as a statement that commits by itself would.
 Nothing sent to the thread waits for a lock. What a cancelled task left running there (a
@@ -37,7 +40,7 @@ from sqlalchemy.exc import OperationalError
 from storage.options import DURABLE
 
 READ_BUDGET_S = 0.002
-SYNC_WITHIN_S = 0.2  # an unsynced commit (DURABLE False) is synced at most this much later
+CHECKPOINT_WITHIN_S = 0.2
 IDLE_KEPT = 4  # connections of ended units kept open: checking one out cost more than a statement
 T = TypeVar("T")
 
@@ -52,7 +55,7 @@ class LoopEngine:
                                     pool_reset_on_return=None, max_overflow=-1)
         self.busy_timeout_s = busy_timeout_s
         self._thread: ThreadPoolExecutor | None = None
-        self._sync: asyncio.TimerHandle | None = None
+        self._checkpoint: asyncio.TimerHandle | None = None
         self._idle: list[Connection] = []
 
         @event.listens_for(self.engine, "connect")
@@ -60,6 +63,7 @@ class LoopEngine:
             dbapi_connection.isolation_level = None  # BEGIN is ours (LoopConnection._begin)
             dbapi_connection.execute("PRAGMA journal_mode=WAL")
             dbapi_connection.execute("PRAGMA foreign_keys=ON")
+            dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")  # the thread checkpoints
 
     def __call__(self) -> LoopConnection:
         return LoopConnection(self)
@@ -82,26 +86,25 @@ class LoopEngine:
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-loop")
         return self._thread
 
-    def sync_soon(self) -> None:
-        """Sync what unsynced commits wrote, SYNC_WITHIN_S from now (a durable commit before
-        then syncs it too, as the write-ahead log is synced in order)."""
-        if self._sync is None:
-            self._sync = asyncio.get_running_loop().call_later(SYNC_WITHIN_S, self._sync_in_thread)
+    def checkpoint_soon(self) -> None:
+        """A checkpoint in the thread CHECKPOINT_WITHIN_S from now, unless one is due already."""
+        if self._checkpoint is None:
+            self._checkpoint = asyncio.get_running_loop().call_later(CHECKPOINT_WITHIN_S, self._checkpoint_in_thread)
 
-    def _sync_in_thread(self) -> None:
-        self._sync = None
-        self.thread.submit(self.sync_now)
+    def _checkpoint_in_thread(self) -> None:
+        self._checkpoint = None
+        self.thread.submit(self.checkpoint)
 
-    def sync_now(self) -> None:
-        # a checkpoint syncs the log before it copies it into the database
+    def checkpoint(self) -> None:
+        # it syncs the log before it copies the log into the database
         with self.engine.connect() as db:
             db.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def dispose(self) -> None:
-        if self._sync is not None:
-            self._sync.cancel()
-            self._sync = None
-            self.thread.submit(self.sync_now)
+        if self._checkpoint is not None:
+            self._checkpoint.cancel()
+            self._checkpoint = None
+            self.thread.submit(self.checkpoint)
         if self._thread is not None:
             self._thread.shutdown(wait=True)
             self._thread = None
@@ -179,9 +182,11 @@ class LoopConnection:
         if not self._raw.in_transaction:
             self._db.commit()  # nothing to end at the database
         else:
-            await self._in_thread(self._db.commit)
-            if not self._durable:
-                self._owner.sync_soon()
+            if self._durable:
+                await self._in_thread(self._db.commit)
+            else:
+                self._db.commit()  # nothing waits for the disk: on the loop
+            self._owner.checkpoint_soon()
 
     async def rollback(self) -> None:
         if self._db is not None:

@@ -131,28 +131,35 @@ async def test_a_read_past_its_budget_ends_in_the_thread_in_the_same_transaction
     assert await count(engine) == 3001
 
 
-async def test_an_unsynced_commit_is_synced_soon(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
-    synced = asyncio.Event()
+@pytest.mark.parametrize("durable", [True, False])
+async def test_a_checkpoint_follows_each_commit_in_the_thread(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch,
+                                                              sent: list[str], durable: bool) -> None:
+    """The connections never checkpoint as they commit (that would copy the log into the database
+    on the loop): the thread does, soon after; it also syncs what an unsynced commit wrote."""
+    checkpointed = asyncio.Event()
     loop = asyncio.get_running_loop()
     db = connection(engine)
-    original = db._owner.sync_now
+    original = db._owner.checkpoint
 
-    def sync_now() -> None:
+    def checkpoint() -> None:
         original()
-        loop.call_soon_threadsafe(synced.set)
+        loop.call_soon_threadsafe(checkpointed.set)
 
-    monkeypatch.setattr(db._owner, "sync_now", sync_now)
+    monkeypatch.setattr(db._owner, "checkpoint", checkpoint)
     await db.start()
     try:
-        await db.execution_options(**{DURABLE: False})
+        await db.execution_options(**{DURABLE: durable})
         await db.execute(insert(_rows), {"name": "a"})
-        assert db._raw.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL: not synced at commit
+        assert db._raw.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+        # FULL syncs the log at commit (in the thread); NORMAL does not (on the loop)
+        assert db._raw.execute("PRAGMA synchronous").fetchone() == ((2,) if durable else (1,))
         await db.commit()
+        assert sent == (["commit"] if durable else [])
     finally:
         await db.close()
-    await asyncio.wait_for(synced.wait(), sqlite_loop.SYNC_WITHIN_S + 5)
+    await asyncio.wait_for(checkpointed.wait(), sqlite_loop.CHECKPOINT_WITHIN_S + 5)
     assert await count(engine) == 1
-    db = await connection(engine).start()  # the pool's connection again: durable by default
+    db = await connection(engine).start()  # the same connection again: durable by default
     try:
         await db.execute(insert(_rows), {"name": "b"})
         assert db._raw.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
