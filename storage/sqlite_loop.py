@@ -17,8 +17,8 @@ relayed message cost (bench/relay.py). So a unit of work on SQLite holds a plain
 - These connections never checkpoint as they commit (wal_autocheckpoint 0: it would copy the
   log into the database on the loop); the thread checkpoints within CHECKPOINT_WITHIN_S of any
   commit, which also syncs what unsynced commits wrote.
-- A unit of work in autocommit gets a transaction all the same: on SQLite its one statement
-  then costs one commit in the thread, as a statement that commits by itself would.
+- A unit of work in autocommit gets a transaction all the same: its one statement then costs
+  one commit, as a statement that commits by itself would.
 Nothing sent to the thread waits for a lock. What a cancelled task left running there (a
 commit) is followed there by the rollback and the return to the pool, in that order.
 Everything else (migrations, reports, tests' own queries) uses the aiosqlite engine.
