@@ -52,14 +52,17 @@ class SqlRepository:
         return pg_insert(table) if self._dialect == "postgresql" else sqlite_insert(table)
 
     async def _insert_if_absent(self, table: Table, values: dict[str, Any]) -> bool:
-        """Insert unless the unique key exists; True if inserted. Never raises on a
+        """Insert unless a unique key exists; True if inserted. Never raises on a
         duplicate, so the surrounding transaction stays usable."""
+        return await self._insert_new(table, values) is not None
+
+    async def _insert_new(self, table: Table, values: dict[str, Any]) -> Any:
+        """As _insert_if_absent; the new row's first primary key column, None for a duplicate."""
         key = (table.name, self._dialect)
         if (stmt := _IF_ABSENT.get(key)) is None:  # built once: on the hot path of every message
             first_key_column = next(iter(table.primary_key.columns))
             stmt = _IF_ABSENT[key] = self._upsert(table).on_conflict_do_nothing().returning(first_key_column)
-        result = await self._db.execute(stmt, values)
-        return result.first() is not None
+        return (await self._db.execute(stmt, values)).scalar_one_or_none()
 
 
 class SqlAccountRepository(SqlRepository):
@@ -189,7 +192,6 @@ def message_from_row(row: Any) -> Message:
 # statements of every relayed message, built once (building one costs about what running it does)
 _IF_ABSENT: dict[tuple[str, str], Any] = {}
 _ADD_MESSAGE = messages.insert().returning(messages.c.id)
-_ADD_NEW_MESSAGE: dict[str, Any] = {}  # by dialect
 
 
 class SqlMessageRepository(SqlRepository):
@@ -199,10 +201,7 @@ class SqlMessageRepository(SqlRepository):
 
     async def add_new(self, message: Message) -> Message | None:
         # the unique indexes on the author's ref (migration 0008) say whether it is a duplicate
-        if (stmt := _ADD_NEW_MESSAGE.get(self._dialect)) is None:
-            stmt = _ADD_NEW_MESSAGE[self._dialect] = (
-                self._upsert(messages).on_conflict_do_nothing().returning(messages.c.id))
-        message.id = (await self._db.execute(stmt, message_values(message))).scalar_one_or_none()
+        message.id = await self._insert_new(messages, message_values(message))
         return message if message.id is not None else None
 
     async def get(self, message_id: int) -> Message | None:
