@@ -20,6 +20,7 @@ from storage.engine import make_connection_factory, make_engine
 from storage.migrate import upgrade
 from storage.uow import sql_uow_factory
 from tests.e2e_world import world  # noqa: F401 (the end-to-end fixture, for every test module)
+from tests.relay_trace import traced  # noqa: F401 (the traced relay, for the test_relay_* modules)
 
 POSTGRES_URL_ENV = "TEST_DATABASE_URL"
 

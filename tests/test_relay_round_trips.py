@@ -8,81 +8,24 @@ a handed row whose process died is delivered by another once its lease runs out.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from bot.commands import CustomerPost
-from bot.customers.accounts import link_account
-from bot.customers.licences import StoredLicences
 from bot.delivery import lanes
 from bot.delivery.effects import emit
 from bot.delivery.leases import LEASE
 from bot.delivery.outbox import Dispatcher
-from bot.desk import Desk
 from bot.domain import OutboxStatus, Target, TicketStatus
 from bot.ports import Delivery, RetryLater
 from bot.texts import Text
 from bot.tickets.conversation import customer_post
-from bot.tickets.opening import open_ticket
 from bot.time.clock import ManualClock
-from storage.engine import statement_engines
-from supportbot.bootstrap import Store, open_store
-from tests.core_helpers import ALICE, OPEN_TIME, form, link, make_policy
+from supportbot.bootstrap import open_store
+from tests.core_helpers import ALICE, OPEN_TIME
 from tests.fakes import RecordingPort
-from tests.test_timers_storage import LICENCES, import_licences
-
-
-@dataclass
-class Traced:
-    store: Store
-    desk: Desk
-    dispatcher: Dispatcher
-    staff: RecordingPort
-    customer: RecordingPort
-    statements: list[str] = field(default_factory=list)
-    transactions: int = 0
-
-    def reset(self) -> None:
-        self.statements.clear()
-        self.transactions = 0
-
-
-@pytest.fixture
-async def traced(db_url: str) -> AsyncIterator[Traced]:
-    store = await open_store(db_url, migrate=False)
-    try:
-        await import_licences(store.uow, *LICENCES)
-        desk = Desk(store.uow, ManualClock(OPEN_TIME), make_policy(), StoredLicences(store.uow))
-        await link_account(desk, link())
-        await open_ticket(desk, form())
-        staff, customer = RecordingPort("s"), RecordingPort("c")
-        dispatcher = Dispatcher(store.uow, desk.clock, {Target.STAFF: staff, Target.CUSTOMER: customer},
-                                wake=store.wake, new_rows=store.new_rows)
-        await dispatcher.run_once(everywhere=True)  # the card and the customer's thread
-        t = Traced(store, desk, dispatcher, staff, customer)
-
-        def _statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            t.statements.append(" ".join(statement.split()))
-
-        def _begin(*_: Any) -> None:
-            t.transactions += 1
-
-        for engine in statement_engines(store.engine):
-            event.listen(engine, "before_cursor_execute", _statement)
-            event.listen(engine, "begin", _begin)
-
-        yield t
-    finally:
-        await store.engine.dispose()
-
-
-def writes(t: Traced, table: str) -> list[str]:
-    return [s for s in t.statements if s.startswith(f"UPDATE {table} ")]
+from tests.relay_trace import Traced, writes
 
 
 async def test_a_customer_message_is_stored_and_settled_in_two_transactions(traced: Traced) -> None:
@@ -287,75 +230,3 @@ async def test_a_stopping_dispatcher_puts_back_the_rows_handed_to_it_that_it_did
     async with t.store.uow() as uow:
         [row] = await uow.outbox.claim_due(t.desk.clock.now())  # due again, for the next process
     assert (row.action, row.leased_by, row.attempts) == ("card_update", None, 0)  # not an interrupted attempt
-
-
-async def test_a_late_settle_after_another_process_took_the_row_over_records_no_ref(traced: Traced, db_url: str) -> None:
-    t = traced
-    await customer_post(t.desk, CustomerPost(ALICE, "e1", "hello"))
-    [delivery] = t.store.new_rows.take_handed(Target.STAFF, 10)  # in hand here; the heartbeat stalls
-    other = await open_store(db_url, migrate=False)
-    try:
-        clock = ManualClock(OPEN_TIME + LEASE + timedelta(seconds=1))
-        staff = RecordingPort("s2")
-        taker = Dispatcher(other.uow, clock, {Target.STAFF: staff, Target.CUSTOMER: RecordingPort("c2")},
-                           owner="other", new_rows=other.new_rows)
-        assert await taker.run_once(everywhere=True) == 1
-        assert delivery.item is not None
-        await t.dispatcher._settle(delivery.item, delivery.message, "late-ref", None, None, False)
-        async with t.store.uow() as uow:
-            row = await uow.outbox.get(delivery.item_id)
-            message = await uow.messages.get(delivery.message.id if delivery.message and delivery.message.id else 0)
-        assert row is not None and row.ref == "s2-1"
-        assert message is not None and message.staff_ref == "s2-1"  # the late settle wrote nothing
-    finally:
-        await other.engine.dispose()
-
-
-async def test_the_settle_commits_without_waiting_for_the_disk(traced: Traced) -> None:
-    """A settle undone by a power cut brings its row back as an interrupted delivery (looked up
-    before it is sent again): its commit need not wait for the disk. The message's stays durable."""
-    t = traced
-    await customer_post(t.desk, CustomerPost(ALICE, "e1", "hello"))
-    [delivery] = t.store.new_rows.take_handed(Target.STAFF, 10)
-    assert delivery.item is not None
-    delivery.item.status, delivery.item.ref = OutboxStatus.DELIVERED, "s-9"
-    sqlite = t.store.engine.dialect.name == "sqlite"
-    async with t.store.uow() as uow:  # durable by default
-        await uow.messages.get(0)
-        assert await _commit_waits_for_the_disk(uow, sqlite)
-    async with t.store.uow(durable=False) as uow:  # as the dispatcher settles a reacted answer
-        assert await uow.outbox.settle(delivery.item, t.dispatcher.owner)
-        assert not await _commit_waits_for_the_disk(uow, sqlite)
-        await uow.commit()
-    async with t.store.uow() as uow:
-        row = await uow.outbox.get(delivery.item_id)
-    assert row is not None and row.status is OutboxStatus.DELIVERED and row.ref == "s-9"
-
-
-async def _commit_waits_for_the_disk(uow: Any, sqlite: bool) -> bool:
-    db = uow._db  # the unit's own connection, in its transaction
-    if sqlite:
-        return bool(db._raw.execute("PRAGMA synchronous").fetchone() == (2,))  # FULL; NORMAL does not
-    return bool((await db.exec_driver_sql("SELECT current_setting('synchronous_commit')")).scalar_one() == "on")
-
-
-async def test_a_retried_event_is_stored_once_and_stays_silent_after_the_ticket_closed(traced: Traced) -> None:
-    """The message is its own duplicate check on an open ticket (its author's ref is unique); on a
-    closed one a retry of a message stored before it closed, or of one answered "closed", is silent."""
-    t = traced
-    async with t.store.uow() as uow:
-        [ticket] = await uow.tickets.list_open()
-    thread = ticket.customer_thread_ref
-    assert await customer_post(t.desk, CustomerPost(ALICE, "m1", "hello", thread_ref=thread)) is None
-    assert await customer_post(t.desk, CustomerPost(ALICE, "m1", "hello", thread_ref=thread)) is None
-    async with t.store.uow() as uow:
-        assert [m.body for m in await uow.messages.for_ticket(ticket.id or 0) if m.customer_ref == "m1"] == ["hello"]
-        locked = await uow.tickets.get_for_update(ticket.number)
-        assert locked is not None
-        locked.status = TicketStatus.CLOSED
-        await uow.tickets.save(locked)
-        await uow.commit()
-    assert await customer_post(t.desk, CustomerPost(ALICE, "m1", "hello", thread_ref=thread)) is None  # stored before
-    closed = await customer_post(t.desk, CustomerPost(ALICE, "m2", "again", thread_ref=thread))
-    assert closed is not None and closed.key == "ticket_closed"
-    assert await customer_post(t.desk, CustomerPost(ALICE, "m2", "again", thread_ref=thread)) is None  # answered once
