@@ -78,7 +78,7 @@ class Counted:
 
     def watch(self, engine: AsyncEngine) -> None:
         def _statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            self.statements.append(" ".join(statement.split())[:100])
+            self.statements.append(statement)  # as it is: the leg's clock is running
 
         def _begin(*_: Any) -> None:
             self.transactions += 1
@@ -144,9 +144,9 @@ async def rounds(w: World, count: int, warmup: int, counted: Counted) -> dict[st
             async with events.post(f"http://127.0.0.1:{w.slack_port}{EVENTS_PATH}", data=body.encode(),
                                    headers=sign(body, "application/json")) as response:
                 assert response.status == 200
-            await w.discord.wait_for(lambda a=answer: any(a in c.body.get("content", "")  # type: ignore[misc]
-                                                          for c in w.discord.posts_in(thread_id)), within=10)
-            row["staff"] = loop.time() - t0
+            posted = await w.discord.wait_for(lambda a=answer: [c for c in w.discord.posts_in(thread_id)  # type: ignore[misc]
+                                                                if a in c.body.get("content", "")], within=10)
+            row["staff"] = posted[0].at - t0
             await quiet(w, poll)
             row["staff statements"], row["staff transactions"] = counted.since(mark)
 

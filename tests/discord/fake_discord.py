@@ -27,6 +27,7 @@ class Call:
     path: str
     body: Any  # a JSON object, or a list (command sync)
     files: dict[str, bytes] = field(default_factory=dict)
+    at: float = 0.0  # the loop's time the request arrived (bench.e2e measures to it)
 
 
 @dataclass
@@ -230,7 +231,7 @@ class FakeDiscord(DiscordRoutes):
                     body = json.loads(str(value))
                 elif isinstance(value, web.FileField):
                     files[value.filename] = value.file.read()
-        self.calls.append(Call(request.method, path, body, files))
+        self.calls.append(Call(request.method, path, body, files, asyncio.get_running_loop().time()))
         try:
             for failure in self.failures:
                 if failure.method == request.method and re.fullmatch(failure.pattern, path):
