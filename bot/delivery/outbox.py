@@ -255,7 +255,8 @@ class Dispatcher:
                 # rows that look due but wait behind an older row still retrying: do not spin
                 wait = max(wait, 1.0)
             try:
-                await asyncio.wait_for(self.wake.wait(), timeout=wait)
+                async with asyncio.timeout(wait):  # not wait_for: no task of its own, one wake-up sooner
+                    await self.wake.wait()
                 woken = True
             except TimeoutError:
                 woken = False
