@@ -74,11 +74,16 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, autocommit: bool = False, durable: bool = True) -> UnitOfWork:
+    def __call__(self, *, autocommit: bool = False, durable: bool = True,
+                 early_hand_off: bool = False) -> UnitOfWork:
         """`autocommit`: each statement commits on its own, no transaction around them (no BEGIN,
         no COMMIT sent); for a unit that writes one statement, atomic by itself. `durable=False`:
         the commit returns before it reaches the disk, so a power cut (not a crash of the process)
-        may undo it within a fraction of a second; for what is recovered anyway."""
+        may undo it within a fraction of a second; for what is recovered anyway.
+        `early_hand_off`: the outbox rows it wrote may reach this process's dispatcher once the
+        commit is visible, while it still goes to the disk (commit() returns once it is there); for
+        a relayed message, which its platform gives again were a power cut to undo the commit
+        (a duplicate then, never a loss)."""
         ...
 
 

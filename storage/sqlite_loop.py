@@ -11,22 +11,30 @@ relayed message cost (bench/relay.py). So a unit of work on SQLite holds a plain
   runs past READ_BUDGET_S is stopped by SQLite's progress handler (a stopped read changes
   nothing and keeps the transaction) and runs again in the thread: a long report never holds
   the loop.
-- COMMIT waits for the disk (fsync): it goes to the thread. A unit of work opened with
-  durable=False (the dispatcher's settle) commits on the loop with synchronous=NORMAL: written
-  to the log, not synced; the next durable commit syncs it, or the checkpoint that follows.
+- COMMIT runs on the loop with synchronous=NORMAL: it writes the log (no wait for the disk),
+  and the transaction is visible to every connection and survives a crash of the process. A
+  durable commit then syncs the log in the thread (fdatasync, what synchronous=FULL does at
+  commit) before it returns. A relay's unit of work (early_hand_off) hands its outbox rows to
+  the dispatcher in between (`commit(visible=...)`), so the post overlaps the sync: only a
+  power cut in that millisecond could undo a row already relayed, and the platform still holds
+  the message (Discord's catch-up, Slack's retry of an event not yet answered), so it would be
+  relayed again, never lost. Other units of work of this process wait for the sync (the turn
+  is held until the unit ends). A unit of work opened with durable=False (the dispatcher's
+  settle) does not sync: the next durable commit or the checkpoint does.
 - These connections never checkpoint as they commit (wal_autocheckpoint 0: it would copy the
   log into the database on the loop); the thread checkpoints within CHECKPOINT_WITHIN_S of any
   commit, which also syncs what unsynced commits wrote.
 - A unit of work in autocommit gets a transaction all the same: its one statement then costs
   one commit, as a statement that commits by itself would.
-Nothing sent to the thread waits for a lock. What a cancelled task left running there (a
-commit) is followed there by the rollback and the return to the pool, in that order.
+Nothing sent to the thread waits for a lock. What a cancelled task left running there (a sync,
+a long read) is followed there by the rollback and the return to the pool, in that order.
 Everything else (migrations, reports, tests' own queries) uses the aiosqlite engine.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -57,6 +65,7 @@ class LoopEngine:
         self._thread: ThreadPoolExecutor | None = None
         self._checkpoint: asyncio.TimerHandle | None = None
         self._idle: list[Connection] = []
+        self._log: tuple[int, int] | None = None  # the log file, open: descriptor, inode (sync_log)
 
         @event.listens_for(self.engine, "connect")
         def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
@@ -64,6 +73,7 @@ class LoopEngine:
             dbapi_connection.execute("PRAGMA journal_mode=WAL")
             dbapi_connection.execute("PRAGMA foreign_keys=ON")
             dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")  # the thread checkpoints
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")  # a durable commit syncs in the thread
 
     def __call__(self) -> LoopConnection:
         return LoopConnection(self)
@@ -95,6 +105,33 @@ class LoopEngine:
         self._checkpoint = None
         self.thread.submit(self.checkpoint)
 
+    def sync_log(self) -> None:
+        """What synchronous=FULL does at a commit in WAL mode: sync the log file. The file stays
+        open (a sync is then one system call, and the thread takes the interpreter's lock once
+        less before it, while the loop is busy posting); a log file new since is opened and its
+        name synced too (the directory), as a new file's name must last."""
+        path = f"{self.engine.url.database}-wal"
+        if self._log is not None:
+            _sync_data(self._log[0])
+            try:
+                if os.stat(path).st_ino == self._log[1]:
+                    return
+            except FileNotFoundError:
+                return  # checkpointed into the database, synced, and removed by the last connection
+            os.close(self._log[0])
+            self._log = None
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        self._log = (fd, os.fstat(fd).st_ino)
+        _sync_data(fd)
+        folder = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+
     def checkpoint(self) -> None:
         # it syncs the log before it copies the log into the database
         with self.engine.connect() as db:
@@ -108,6 +145,9 @@ class LoopEngine:
         if self._thread is not None:
             self._thread.shutdown(wait=True)
             self._thread = None
+        if self._log is not None:
+            os.close(self._log[0])
+            self._log = None
         while self._idle:
             self._idle.pop().close()
         self.engine.dispose()
@@ -160,12 +200,6 @@ class LoopConnection:
         return self._db.execute(statement, parameters)
 
     async def _begin(self, raw: sqlite3.Connection) -> None:
-        # set before each transaction (not inside one): NORMAL, in WAL, writes the commit to the
-        # log without syncing the log to the disk
-        level = "FULL" if self._durable else "NORMAL"
-        if self._db is not None and self._db.info.get("synchronous") != level:  # kept with the connection
-            raw.execute(f"PRAGMA synchronous = {level}")
-            self._db.info["synchronous"] = level
         waited, pause = 0.0, 0.001
         while True:
             try:
@@ -177,16 +211,18 @@ class LoopConnection:
             await asyncio.sleep(pause)  # another connection writes
             waited, pause = waited + pause, min(pause * 2, 0.025)
 
-    async def commit(self) -> None:
+    async def commit(self, visible: Callable[[], None] | None = None) -> None:
+        """Commit; `visible` is called once other connections see the transaction, before a
+        durable commit waits for the disk."""
         assert self._db is not None, "start() first"
-        if not self._raw.in_transaction:
-            self._db.commit()  # nothing to end at the database
-        else:
-            if self._durable:
-                await self._in_thread(self._db.commit)
-            else:
-                self._db.commit()  # nothing waits for the disk: on the loop
+        wrote = self._raw.in_transaction
+        self._db.commit()  # written to the log, not synced (synchronous=NORMAL)
+        if visible is not None:
+            visible()
+        if wrote:
             self._owner.checkpoint_soon()
+            if self._durable:
+                await self._in_thread(self._owner.sync_log)
 
     async def rollback(self) -> None:
         if self._db is not None:
@@ -208,3 +244,6 @@ class LoopConnection:
     async def _in_thread(self, step: Callable[..., T], *args: Any) -> T:
         self._in_flight = self._owner.thread.submit(step, *args)
         return await asyncio.wrap_future(self._in_flight)
+
+
+_sync_data = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync

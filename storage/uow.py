@@ -43,6 +43,7 @@ from storage.repositories import (
     SqlProcessedEventRepository,
     SqlReminderLedger,
 )
+from storage.sqlite_loop import LoopConnection
 from storage.ticket_repository import SqlTicketRepository
 
 # whether this task is inside a unit of work that holds the process's SQLite turn
@@ -76,6 +77,7 @@ class SqlUnitOfWork:
         hand_off: NewRows | None = None,
         autocommit: bool = False,
         durable: bool = True,
+        early_hand_off: bool = False,
     ) -> None:
         self._connect = connect
         self._options: dict[str, object] = {}
@@ -85,6 +87,7 @@ class SqlUnitOfWork:
             self._options[DURABLE] = False
         self._on_commit = on_commit
         self._hand_off = hand_off
+        self._early_hand_off = early_hand_off
         self._turn = turn
         self._held: Token[bool] | None = None
         self._db: AsyncConnection | None = None
@@ -125,7 +128,14 @@ class SqlUnitOfWork:
                 self._turn.release()
 
     async def commit(self) -> None:
-        await self._require_db().commit()
+        db = self._require_db()
+        if self._early_hand_off and isinstance(db, LoopConnection):
+            await db.commit(visible=self._pass_on)  # handed over while the log syncs (sqlite_loop.py)
+        else:
+            await db.commit()
+            self._pass_on()
+
+    def _pass_on(self) -> None:
         if self._outbox.handed:
             assert self._hand_off is not None
             # as committed: the use case may go on changing its objects
@@ -163,7 +173,7 @@ def sql_uow_factory(
     the database lock and polling for it in SQLite's busy handler (a sleep of 1 ms and more)."""
     turn = asyncio.Lock() if one_at_a_time else None
 
-    def make(*, autocommit: bool = False, durable: bool = True) -> UnitOfWork:
-        return SqlUnitOfWork(connect, on_commit, turn, hand_off, autocommit, durable)
+    def make(*, autocommit: bool = False, durable: bool = True, early_hand_off: bool = False) -> UnitOfWork:
+        return SqlUnitOfWork(connect, on_commit, turn, hand_off, autocommit, durable, early_hand_off)
 
     return make

@@ -187,7 +187,8 @@ class MeteredUnitOfWork:
 
 
 def metered_uow(factory: UnitOfWorkFactory, metrics: Metrics) -> UnitOfWorkFactory:
-    def make(*, autocommit: bool = False, durable: bool = True) -> UnitOfWork:
-        return cast(UnitOfWork, MeteredUnitOfWork(factory(autocommit=autocommit, durable=durable), metrics))
+    def make(*, autocommit: bool = False, durable: bool = True, early_hand_off: bool = False) -> UnitOfWork:
+        return cast(UnitOfWork, MeteredUnitOfWork(
+            factory(autocommit=autocommit, durable=durable, early_hand_off=early_hand_off), metrics))
 
     return make

@@ -180,7 +180,8 @@ class FakeStore:
         self.state = State()
         self.commits = 0
 
-    def __call__(self, *, autocommit: bool = False, durable: bool = True) -> FakeUnitOfWork:
+    def __call__(self, *, autocommit: bool = False, durable: bool = True,
+                 early_hand_off: bool = False) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)
 
 

@@ -1,17 +1,20 @@
-"""storage/sqlite_loop.py: a unit of work's statements run on the loop, its commit in the thread;
+"""storage/sqlite_loop.py: a unit of work's statements and commit run on the loop, a durable
+commit's sync in the thread;
 what waits (another writer's lock) waits without holding the loop or the thread; a long read
 and a cancelled commit leave the connection as they should."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -58,17 +61,32 @@ async def count(engine: AsyncEngine) -> int:
         return int((await db.execute(select(func.count()).select_from(_rows))).scalar_one())
 
 
-async def test_statements_run_on_the_loop_and_the_commit_in_the_thread(engine: AsyncEngine, sent: list[str]) -> None:
+async def test_statements_and_the_commit_run_on_the_loop_and_the_log_syncs_in_the_thread(
+        engine: AsyncEngine, tmp_path: Path, sent: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A durable commit: visible to every connection first (then the unit of work hands its rows
+    over), its log synced to the disk in the thread before commit() returns."""
+    synced: list[str] = []
+    sync = sqlite_loop._sync_data
+    monkeypatch.setattr(sqlite_loop, "_sync_data", lambda fd: (synced.append(os.readlink(f"/proc/self/fd/{fd}")),
+                                                                sync(fd)))
+    seen_then: list[tuple[int, list[str]]] = []
+    other = sqlite3.connect(tmp_path / "d.db")
+
+    def visible() -> None:
+        seen_then.append((other.execute("SELECT count(*) FROM rows").fetchone()[0], list(sent)))
+
     db = await connection(engine).start()
     try:
         new_id = (await db.execute(insert(_rows).returning(_rows.c.id), {"name": "a"})).scalar_one()
         assert (await db.execute(select(_rows.c.name).where(_rows.c.id == new_id))).scalar_one() == "a"
         assert sent == []
-        await db.commit()
-        assert sent == ["commit"]
+        await db.commit(visible=visible)
+        assert seen_then == [(1, [])]  # seen by another connection before the sync began
+        assert sent == ["sync_log"] and synced == [str(tmp_path / "d.db-wal")]
     finally:
         await db.rollback()
         await db.close()
+        other.close()
     assert await count(engine) == 1
 
 
@@ -131,6 +149,30 @@ async def test_a_read_past_its_budget_ends_in_the_thread_in_the_same_transaction
     assert await count(engine) == 3001
 
 
+def test_the_log_stays_open_for_its_syncs_and_a_new_log_file_is_opened(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = sqlite_loop.LoopEngine(f"sqlite:///{tmp_path}/d.db", 1.0)
+    synced: list[str] = []
+    monkeypatch.setattr(sqlite_loop, "_sync_data", lambda fd: synced.append(os.readlink(f"/proc/self/fd/{fd}")))
+    log = tmp_path / "d.db-wal"
+    log.write_bytes(b"frames")
+    try:
+        engine.sync_log()
+        opened = engine._log
+        engine.sync_log()
+        assert synced == [str(log)] * 2 and engine._log == opened  # opened once
+        log.unlink()  # the last connection went, and a new one made a new log file
+        log.write_bytes(b"new frames")
+        engine.sync_log()
+        assert synced[2:] == [f"{log} (deleted)", str(log)]  # the new file is opened and synced
+        log.unlink()  # checkpointed (and synced) into the database, then removed
+        engine.sync_log()
+        assert synced[4:] == [f"{log} (deleted)"]
+    finally:
+        engine.dispose()
+    assert engine._log is None
+
+
 @pytest.mark.parametrize("durable", [True, False])
 async def test_a_checkpoint_follows_each_commit_in_the_thread(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch,
                                                               sent: list[str], durable: bool) -> None:
@@ -151,10 +193,9 @@ async def test_a_checkpoint_follows_each_commit_in_the_thread(engine: AsyncEngin
         await db.execution_options(**{DURABLE: durable})
         await db.execute(insert(_rows), {"name": "a"})
         assert db._raw.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
-        # FULL syncs the log at commit (in the thread); NORMAL does not (on the loop)
-        assert db._raw.execute("PRAGMA synchronous").fetchone() == ((2,) if durable else (1,))
+        assert db._raw.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL: the commit writes, never syncs
         await db.commit()
-        assert sent == (["commit"] if durable else [])
+        assert sent == (["sync_log"] if durable else [])  # a durable commit syncs the log after
     finally:
         await db.close()
     await asyncio.wait_for(checkpointed.wait(), sqlite_loop.CHECKPOINT_WITHIN_S + 5)
@@ -162,22 +203,28 @@ async def test_a_checkpoint_follows_each_commit_in_the_thread(engine: AsyncEngin
     db = await connection(engine).start()  # the same connection again: durable by default
     try:
         await db.execute(insert(_rows), {"name": "b"})
-        assert db._raw.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+        await db.commit()
+        assert sent[-1:] == ["sync_log"]
     finally:
-        await db.rollback()
         await db.close()
 
 
 async def test_a_commit_whose_task_is_cancelled_ends_before_the_connection_goes_back(
         engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
-    original = Connection.commit
+    """Cancelled while its log syncs: the transaction stays committed, and the connection goes
+    back to the pool only once the sync in the thread has ended."""
+    original = sqlite_loop.LoopEngine.sync_log
+    ended: list[str] = []
 
-    def slow_commit(self: Connection) -> None:
-        import time
+    def slow_sync(self: sqlite_loop.LoopEngine) -> None:
         time.sleep(0.2)  # in the thread
         original(self)
+        ended.append("sync")
 
-    monkeypatch.setattr(Connection, "commit", slow_commit)
+    monkeypatch.setattr(sqlite_loop.LoopEngine, "sync_log", slow_sync)
+    put_back = sqlite_loop.LoopEngine.put_back
+    monkeypatch.setattr(sqlite_loop.LoopEngine, "put_back",
+                        lambda self, db: (ended.append("put back"), put_back(self, db)))
 
     async def write() -> None:
         db = await connection(engine).start()
@@ -185,7 +232,7 @@ async def test_a_commit_whose_task_is_cancelled_ends_before_the_connection_goes_
             await db.execute(insert(_rows), {"name": "a"})
             await db.commit()
         finally:
-            await db.rollback()  # as a unit of work leaves: queued behind the commit in flight
+            await db.rollback()  # as a unit of work leaves: queued behind the sync in flight
             await db.close()
 
     writing = asyncio.create_task(write())
@@ -193,8 +240,9 @@ async def test_a_commit_whose_task_is_cancelled_ends_before_the_connection_goes_
     writing.cancel()
     with pytest.raises(asyncio.CancelledError):
         await writing
-    monkeypatch.setattr(Connection, "commit", original)
+    assert ended == []  # the sync still runs: the connection is not back yet
     await asyncio.sleep(0.4)
+    assert ended == ["sync", "put back"]
     db = await connection(engine).start()  # the pool's connection is clean and usable
     try:
         await db.execute(insert(_rows), {"name": "b"})

@@ -273,7 +273,7 @@ async def test_a_customer_message_racing_the_autoclose_never_reopens_a_closed_ti
     clock.advance(days=28)  # the auto-close is due; the other process sweeps it while Alice writes
     async with another_process(db_url, clock) as other:
         hook: list[Callable[[], Awaitable[object]]] = [lambda: sweep(other)]
-        racing = dataclasses.replace(desk, uow=lambda: _HookedUnitOfWork(uow_factory(), hook))  # type: ignore[arg-type, return-value]
+        racing = dataclasses.replace(desk, uow=lambda **options: _HookedUnitOfWork(uow_factory(**options), hook))  # type: ignore[arg-type, return-value]
         await customer_post(racing, CustomerPost(ALICE, "m-1", "Sorry, still broken!", ticket_number=n))
         assert not hook  # the other process swept while the message was being stored
     # customer_post holds the ticket's row lock, so the other sweeper skips it (SKIP LOCKED):

@@ -66,7 +66,7 @@ async def customer_post(desk: Desk, cmd: CustomerPost) -> Text | None:
     """Store and relay a customer's message. Returns a reply for the customer, if any."""
     now = desk.clock.now()
     who = cmd.customer
-    async with desk.uow() as uow:
+    async with desk.uow(early_hand_off=True) as uow:  # a relay: the platform holds the message (bot/ports.py)
         found = await _customer_ticket(uow, cmd)
         # lock the row: a sweep closing it meanwhile must not be overwritten by our save
         ticket = await uow.tickets.get_for_update(found.number) if found else None
@@ -121,7 +121,7 @@ async def staff_post(desk: Desk, cmd: StaffPost) -> Text | None:
     now = desk.clock.now()
     note_kind, note_body = classify(cmd.body, desk.policy.note_prefix)
     is_note = note_kind is not NoteKind.ANSWER  # in doubt, internal: a leaked note cannot be taken back
-    async with desk.uow() as uow:
+    async with desk.uow(early_hand_off=True) as uow:  # see customer_post
         ticket = await _staff_ticket(uow, desk, cmd)
         if not ticket.is_open:
             if await _seen(uow, "staff", cmd.message_ref, "staff", cmd.event_id, now):
