@@ -65,6 +65,7 @@ class LoopEngine:
         self._thread: ThreadPoolExecutor | None = None
         self._checkpoint: asyncio.TimerHandle | None = None
         self._idle: list[Connection] = []
+        self._log_path = os.path.abspath(f"{self.engine.url.database}-wal")
         self._log: tuple[int, int] | None = None  # the log file, open: descriptor, inode (sync_log)
 
         @event.listens_for(self.engine, "connect")
@@ -105,32 +106,31 @@ class LoopEngine:
         self._checkpoint = None
         self.thread.submit(self.checkpoint)
 
-    def sync_log(self) -> None:
-        """What synchronous=FULL does at a commit in WAL mode: sync the log file. The file stays
-        open (a sync is then one system call, and the thread takes the interpreter's lock once
-        less before it, while the loop is busy posting); a log file new since is opened and its
-        name synced too (the directory), as a new file's name must last."""
-        path = f"{self.engine.url.database}-wal"
-        if self._log is not None:
-            _sync_data(self._log[0])
-            try:
-                if os.stat(path).st_ino == self._log[1]:
-                    return
-            except FileNotFoundError:
-                return  # checkpointed into the database, synced, and removed by the last connection
-            os.close(self._log[0])
-            self._log = None
+    def log_inode(self) -> int | None:
+        """The log file to sync after a commit, asked on the loop (a stat is microseconds); None
+        when there is none (checkpointed into the database, synced, and removed)."""
         try:
-            fd = os.open(path, os.O_RDONLY)
+            return os.stat(self._log_path).st_ino
         except FileNotFoundError:
-            return
-        self._log = (fd, os.fstat(fd).st_ino)
-        _sync_data(fd)
-        folder = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
+            return None
+
+    def sync_log(self, inode: int) -> None:
+        """In the thread: what synchronous=FULL does at a commit in WAL mode, sync the log file.
+        It stays open, so a sync is one system call and the thread takes the interpreter's lock
+        only to start and to end, while the loop goes on posting. The first log file, or a new
+        one since, is opened first and its name synced too (its directory)."""
+        if self._log is None or self._log[1] != inode:
+            if self._log is not None:
+                os.close(self._log[0])
+                self._log = None
+            fd = os.open(self._log_path, os.O_RDONLY)
+            self._log = (fd, os.fstat(fd).st_ino)
+            folder = os.open(os.path.dirname(self._log_path), os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
+        _sync_data(self._log[0])
 
     def checkpoint(self) -> None:
         # it syncs the log before it copies the log into the database
@@ -221,8 +221,8 @@ class LoopConnection:
             visible()
         if wrote:
             self._owner.checkpoint_soon()
-            if self._durable:
-                await self._in_thread(self._owner.sync_log)
+            if self._durable and (log := self._owner.log_inode()) is not None:
+                await self._in_thread(self._owner.sync_log, log)
 
     async def rollback(self) -> None:
         if self._db is not None:

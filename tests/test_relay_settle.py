@@ -56,7 +56,7 @@ async def test_the_settle_commits_without_waiting_for_the_disk(traced: Traced, m
     sqlite = t.store.engine.dialect.name == "sqlite"
     synced: list[None] = []  # SQLite: the log syncs after a durable commit (storage/sqlite_loop.py)
     sync_log = LoopEngine.sync_log
-    monkeypatch.setattr(LoopEngine, "sync_log", lambda self: (synced.append(None), sync_log(self)))
+    monkeypatch.setattr(LoopEngine, "sync_log", lambda self, log: (synced.append(None), sync_log(self, log)))
     await customer_post(t.desk, CustomerPost(ALICE, "e1", "hello"))
     assert not sqlite or len(synced) == 1
     [delivery] = t.store.new_rows.take_handed(Target.STAFF, 10)
@@ -113,7 +113,7 @@ async def test_a_relay_is_handed_over_while_its_commit_goes_to_the_disk_and_othe
     t = traced
     gate = threading.Event()
     sync_log = LoopEngine.sync_log
-    monkeypatch.setattr(LoopEngine, "sync_log", lambda self: (gate.wait(5), sync_log(self)))
+    monkeypatch.setattr(LoopEngine, "sync_log", lambda self, log: (gate.wait(5), sync_log(self, log)))
 
     async def handed_while_syncing(write: Awaitable[Any]) -> bool:
         gate.clear()

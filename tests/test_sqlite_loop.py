@@ -155,19 +155,23 @@ def test_the_log_stays_open_for_its_syncs_and_a_new_log_file_is_opened(tmp_path:
     synced: list[str] = []
     monkeypatch.setattr(sqlite_loop, "_sync_data", lambda fd: synced.append(os.readlink(f"/proc/self/fd/{fd}")))
     log = tmp_path / "d.db-wal"
-    log.write_bytes(b"frames")
+
+    def sync() -> None:  # as a durable commit does: the inode on the loop, the sync in the thread
+        if (inode := engine.log_inode()) is not None:
+            engine.sync_log(inode)
+
     try:
-        engine.sync_log()
+        sync()
+        assert synced == []  # no log file: nothing to sync
+        log.write_bytes(b"frames")
+        sync()
         opened = engine._log
-        engine.sync_log()
+        sync()
         assert synced == [str(log)] * 2 and engine._log == opened  # opened once
         log.unlink()  # the last connection went, and a new one made a new log file
         log.write_bytes(b"new frames")
-        engine.sync_log()
-        assert synced[2:] == [f"{log} (deleted)", str(log)]  # the new file is opened and synced
-        log.unlink()  # checkpointed (and synced) into the database, then removed
-        engine.sync_log()
-        assert synced[4:] == [f"{log} (deleted)"]
+        sync()
+        assert synced[2:] == [str(log)] and engine._log != opened
     finally:
         engine.dispose()
     assert engine._log is None
@@ -216,9 +220,9 @@ async def test_a_commit_whose_task_is_cancelled_ends_before_the_connection_goes_
     original = sqlite_loop.LoopEngine.sync_log
     ended: list[str] = []
 
-    def slow_sync(self: sqlite_loop.LoopEngine) -> None:
+    def slow_sync(self: sqlite_loop.LoopEngine, inode: int) -> None:
         time.sleep(0.2)  # in the thread
-        original(self)
+        original(self, inode)
         ended.append("sync")
 
     monkeypatch.setattr(sqlite_loop.LoopEngine, "sync_log", slow_sync)
