@@ -60,13 +60,16 @@ def always_open_policy() -> str:
 
 
 async def wait_slack(slack: FakeSlack, text: str, start: int) -> float:
-    """The fake's loop time of the first chat.postMessage carrying `text`, from call `start` on."""
+    """The fake's loop time of the first chat.postMessage carrying `text`, from call `start` on.
+    Woken by the fake's calls: polling would take turns of the loop the leg is measured on."""
     while True:
         for i in range(start, len(slack.calls)):
             method, params = slack.calls[i]
             if method == "chat.postMessage" and text in params.get("text", ""):
                 return slack.times[i]
-        await asyncio.sleep(0.0005)
+        start = len(slack.calls)
+        slack.arrived.clear()
+        await slack.arrived.wait()
 
 
 @dataclass

@@ -43,6 +43,7 @@ class FakeSlack:
         self._allowance: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at)
         self.peers: list[Any] = []  # the client's (host, port) of each API call: one per connection
         self.times: list[float] = []  # the loop's time of each API call
+        self.arrived = asyncio.Event()  # set by each API call (a waiter clears it)
         self.envelopes: list[dict[str, Any]] = []  # Socket Mode envelopes sent after hello
         self.ws_received: list[dict[str, Any]] = []
         self.on_ws_message: Any = None  # called with each frame the bot sends over Socket Mode
@@ -121,6 +122,7 @@ class FakeSlack:
         self.calls.append((method, params))
         self.peers.append(request.transport.get_extra_info("peername") if request.transport else None)
         self.times.append(asyncio.get_running_loop().time())
+        self.arrived.set()
         if method == "chat.postMessage" and self.rate_limit:
             retry_after = self.rate_limit.pop(0)
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
