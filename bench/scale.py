@@ -6,7 +6,8 @@ processed events by default, and the planner's statistics gathered (ANALYZE, PRA
     python -m bench.scale --tickets 2000 --relay 50 --idle-seconds 5      # a quick run
     python -m bench.scale --db postgres [--url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
 
-The relay is also measured on an empty database in the same run, in alternating blocks of\nmessages so that a busy machine weighs on both alike: the ratio is what counts.
+The relay is also measured on an empty database in the same run, in alternating blocks of
+messages so that a busy machine weighs on both alike: the ratio is what counts.
 On PostgreSQL it works in scratch databases created beside --url and dropped afterwards.
 """
 
