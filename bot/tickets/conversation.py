@@ -53,13 +53,16 @@ async def _seen(uow: UnitOfWork, side: str, ref: str, platform: str, event_id: s
 
 
 async def _customer_ticket(uow: UnitOfWork, cmd: CustomerPost) -> Ticket | None:
+    """The ticket the message is for, locked: a sweep closing it meanwhile must not be
+    overwritten by our save."""
     who = cmd.customer
     if cmd.thread_ref:
         return await uow.tickets.by_customer_thread(cmd.thread_ref, lock=True)
     if cmd.ticket_number is not None:
-        return await find_ticket(uow, cmd.ticket_number)
+        return await find_ticket(uow, cmd.ticket_number, lock=True)
     identity = await uow.identities.get(who.platform, who.user_id)
-    return the_only_one(await uow.tickets.open_for_account(identity.account_id) if identity else [])
+    found = the_only_one(await uow.tickets.open_for_account(identity.account_id) if identity else [])
+    return await uow.tickets.get_for_update(found.number) if found else None
 
 
 async def customer_post(desk: Desk, cmd: CustomerPost) -> Text | None:
@@ -67,9 +70,7 @@ async def customer_post(desk: Desk, cmd: CustomerPost) -> Text | None:
     now = desk.clock.now()
     who = cmd.customer
     async with desk.uow(early_hand_off=True) as uow:  # a relay: the platform holds the message (bot/ports.py)
-        found = await _customer_ticket(uow, cmd)
-        # lock the row: a sweep closing it meanwhile must not be overwritten by our save
-        ticket = await uow.tickets.get_for_update(found.number) if found else None
+        ticket = await _customer_ticket(uow, cmd)
         # never dropped in silence: what is not stored is answered with the reason
         if ticket is None:
             return Text("thread_not_ticket") if cmd.thread_ref else Text("unknown_ticket", {"number": cmd.ticket_number})
@@ -103,17 +104,16 @@ async def customer_post(desk: Desk, cmd: CustomerPost) -> Text | None:
 
 
 async def _staff_ticket(uow: UnitOfWork, desk: Desk, cmd: StaffPost) -> Ticket:
+    """The ticket answered, locked (see _customer_ticket), if this staff member may act on it."""
     ticket = None
     if cmd.thread_ref:
         ticket = await uow.tickets.by_staff_thread(cmd.thread_ref, lock=True)
     elif cmd.ticket_number is not None:
-        ticket = await find_ticket(uow, cmd.ticket_number)
+        ticket = await find_ticket(uow, cmd.ticket_number, lock=True)
     if ticket is None:
         raise Refusal("no_such_ticket", number="?" if cmd.ticket_number is None else cmd.ticket_number)
     check_may_act(desk.policy, cmd.staff, ticket)
-    locked = await uow.tickets.get_for_update(ticket.number)  # see customer_post
-    assert locked is not None
-    return locked
+    return ticket
 
 
 async def staff_post(desk: Desk, cmd: StaffPost) -> Text | None:
