@@ -3,7 +3,7 @@ on SQL, tests/fakes.py in memory. A unit of work (bot/ports.py) holds one of eac
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -168,6 +168,10 @@ class OutboxRepository(Protocol):
                   message: Message | None = None) -> OutboxItem:
         """Store `item`; `ticket` and `message` (those it names, as they will be committed) go
         with it if it is handed to this process's dispatcher (bot/delivery/new_rows.py)."""
+        ...
+
+    async def add_all(self, rows: Sequence[tuple[OutboxItem, Ticket | None, Message | None]]) -> None:
+        """add() each row, in order; in one statement where the store can (a use case's rows)."""
         ...
 
     async def get(self, item_id: int) -> OutboxItem | None: ...

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import functools
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union_all,
     update,
 )
 
@@ -99,34 +101,40 @@ def _claim_statement(with_context: bool, by_target: bool) -> Any:
 _ADD = outbox.insert().returning(outbox.c.id)
 
 
-def _add_leased_statement() -> Any:
-    """Insert a row leased to `lessee` until `until`, unless an older row of its ticket and target
-    is pending and not in the lessee's hands (waiting, retrying, or another process's): then as any
-    row, due now, for a lease to take in order. Rows the lessee holds it delivers in order itself
-    (bot/delivery/new_rows.py, the hand-off). One statement, the check evaluated once."""
+_FIXED = ("target", "action", "payload", "created_at", "ticket_id", "message_id", "status", "delivered_at", "ref",
+          "last_error")
+
+
+@functools.cache
+def _add_leased_statement(rows: int) -> Any:
+    """Insert `rows` rows, each leased to `lessee` until its `until`, unless an older row of its
+    ticket and target is pending and not in the lessee's hands (waiting, retrying, or another
+    process's): then as any row, due now, for a lease to take in order. Rows the lessee holds it
+    delivers in order itself (bot/delivery/new_rows.py, the hand-off). One statement: the rows
+    of a use case (a post and its card update) are checked against what was there before it, as
+    they would be one by one (a row after a leased one of its ticket is leased too, after a
+    waiting one it waits), and inserted in order. Parameters: `lessee`, and NAME_i for row i."""
     lessee = bindparam("lessee", type_=String())
-    busy = select(exists().where(
-        outbox.c.ticket_id == bindparam("ticket_id"), outbox.c.target == bindparam("target"),
-        outbox.c.status == _PENDING, or_(outbox.c.leased_by.is_(None), outbox.c.leased_by != lessee),
-    ).label("busy")).subquery("b")
+    new = union_all(*[select(literal_column(str(i)).label("ord"),
+                             *[bindparam(f"{name}_{i}", type_=outbox.c[name].type).label(name) for name in _FIXED],
+                             bindparam(f"until_{i}", type_=UTCDateTime()).label("until"))
+                      for i in range(rows)]).subquery("new")
+    older = outbox.alias("older")
+    busy = exists().where(older.c.ticket_id == new.c.ticket_id, older.c.target == new.c.target,
+                          older.c.status == _PENDING, or_(older.c.leased_by.is_(None), older.c.leased_by != lessee))
+    checked = select(new, busy.label("busy")).subquery("checked")  # the check evaluated once a row
 
     def unless_busy(value: Any, otherwise: Any) -> Any:
-        return case((busy.c.busy, otherwise), else_=value)
+        return case((checked.c.busy, otherwise), else_=value)
 
-    fixed = ("target", "action", "payload", "created_at", "ticket_id", "message_id", "status",
-             "delivered_at", "ref", "last_error")
-    values: dict[str, Any] = {name: bindparam(name, type_=outbox.c[name].type) for name in fixed}
+    values: dict[str, Any] = {name: checked.c[name] for name in _FIXED}
     values["attempts"] = unless_busy(1, 0)
-    values["next_attempt_at"] = unless_busy(bindparam("until", type_=UTCDateTime()), null())
+    values["next_attempt_at"] = unless_busy(checked.c.until, null())
     values["leased_by"] = unless_busy(lessee, null())
-    return (outbox.insert().from_select(list(values), select(*values.values()).select_from(busy))
+    return (outbox.insert().from_select(list(values), select(*values.values()).order_by(checked.c.ord))
             .returning(outbox.c.id, outbox.c.leased_by))
 
 
-_ADD_LEASED = _add_leased_statement()
-# Core adds a parameter named like a column to an INSERT's columns (an UPDATE's SET): none of
-# these goes with _ADD_LEASED, which computes them
-_LEASE_ON_INSERT = ("attempts", "next_attempt_at", "leased_by")
 _OLDER = outbox.alias("older")
 _HAS_OLDER_PENDING = select(exists().where(
     _OLDER.c.ticket_id == bindparam("ticket_id"), _OLDER.c.target == bindparam("target"),
@@ -184,23 +192,43 @@ class SqlOutboxRepository(SqlRepository):
 
     async def add(self, item: OutboxItem, ticket: Ticket | None = None,
                   message: Message | None = None) -> OutboxItem:
-        lessee = self._lessee(item.target) if self._lessee is not None else None
-        if lessee is None:
-            item.id = (await self._db.execute(_ADD, outbox_values(item))).scalar_one()
-        else:
-            until = item.created_at + LEASE
-            values = {k: v for k, v in outbox_values(item).items() if k not in _LEASE_ON_INSERT}
-            row = (await self._db.execute(_ADD_LEASED, {**values, "until": until, "lessee": lessee})).one()
-            item.id = row.id
-            if row.leased_by is not None:
-                item.attempts, item.next_attempt_at, item.leased_by = 1, until, lessee
+        await self.add_all([(item, ticket, message)])
+        return item
+
+    async def add_all(self, rows: Sequence[tuple[OutboxItem, Ticket | None, Message | None]]) -> None:
+        leased: dict[str, list[tuple[OutboxItem, Ticket | None, Message | None]]] = {}
+        for row in rows:
+            lessee = self._lessee(row[0].target) if self._lessee is not None else None
+            if lessee is None:
+                row[0].id = (await self._db.execute(_ADD, outbox_values(row[0]))).scalar_one()
+                await self._added(row[0])
+            else:
+                leased.setdefault(lessee, []).append(row)
+        for lessee, batch in leased.items():
+            await self._add_leased(lessee, batch)
+
+    async def _add_leased(self, lessee: str, rows: list[tuple[OutboxItem, Ticket | None, Message | None]]) -> None:
+        params: dict[str, Any] = {"lessee": lessee}
+        for i, (item, _, _) in enumerate(rows):
+            values = outbox_values(item)
+            params.update({f"{name}_{i}": values[name] for name in _FIXED})
+            params[f"until_{i}"] = item.created_at + LEASE
+        # RETURNING gives the rows in no set order; their ids follow the order they were inserted in
+        inserted = sorted((await self._db.execute(_add_leased_statement(len(rows)), params)).all())
+        for (item, ticket, message), (row_id, leased_by) in zip(rows, inserted, strict=True):
+            item.id = row_id
+            if leased_by is None:
+                await self._added(item)
+            else:
+                item.attempts, item.next_attempt_at, item.leased_by = 1, item.created_at + LEASE, leased_by
                 self.handed.append((item, ticket, message))
-                return item
+
+    async def _added(self, item: OutboxItem) -> None:
+        """A row written for a lease to take: the unit of work wakes the dispatcher for it."""
         if self._dialect == "postgresql" and not self.added:
             # delivered at commit, once per transaction (so sent once): wakes the dispatchers of other processes
             await self._db.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
         self.added.add(item.target)
-        return item
 
     async def has_older_pending(self, item: OutboxItem) -> bool:
         params = {"ticket_id": item.ticket_id, "target": item.target.value, "row_id": item.id}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -149,6 +149,10 @@ class Outbox(_Repo):
         item.id = self.s.new_id()
         self.s.outbox[item.id] = copy.copy(item)
         return item
+
+    async def add_all(self, rows: Sequence[tuple[OutboxItem, object, object]]) -> None:
+        for item, ticket, message in rows:
+            await self.add(item, ticket, message)
 
     async def get(self, item_id: int) -> OutboxItem | None:
         return copy.copy(self.s.outbox.get(item_id))

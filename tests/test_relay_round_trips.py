@@ -3,7 +3,8 @@ customer message is one transaction to store (message, outbox row written leased
 process's dispatcher, the ticket's changed columns only) and one to settle: the row is handed
 over in memory, no lease; a row behind a pending one of its ticket waits for a lease, in order;
 a pass leases only the platforms that got such rows; the dispatcher's own commits wake nobody;
-a handed row whose process died is delivered by another once its lease runs out."""
+a handed row whose process died is delivered by another once its lease runs out; a use case's
+rows are one statement."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 
 from bot.commands import CustomerPost
 from bot.delivery import lanes
-from bot.delivery.effects import emit
+from bot.delivery.effects import effect, emit, emit_all
 from bot.delivery.leases import LEASE
 from bot.delivery.outbox import Dispatcher
 from bot.domain import OutboxStatus, Target, TicketStatus
@@ -230,3 +231,35 @@ async def test_a_stopping_dispatcher_puts_back_the_rows_handed_to_it_that_it_did
     async with t.store.uow() as uow:
         [row] = await uow.outbox.claim_due(t.desk.clock.now())  # due again, for the next process
     assert (row.action, row.leased_by, row.attempts) == ("card_update", None, 0)  # not an interrupted attempt
+
+
+async def test_a_use_cases_rows_go_in_one_statement_in_order_handed_over_or_waiting_as_one_by_one(
+        traced: Traced) -> None:
+    """A relay and the card update it causes (or a staff answer, the card, the DM) are one INSERT:
+    each row is checked against what was there before, as if written one by one."""
+    t = traced
+    now = t.desk.clock.now()
+    async with t.store.uow() as uow:
+        [ticket] = await uow.tickets.list_open()
+    t.store.new_rows.stop_hand_off()
+    async with t.store.uow() as uow:  # a staff row waiting for a lease (another process's, say)
+        await emit(uow, now, Target.STAFF, "post", ticket, text=Text("waiting"))
+        await uow.commit()
+    t.store.new_rows.hand_off_to(t.dispatcher.owner, [Target.STAFF, Target.CUSTOMER])
+    t.reset()
+    rows = [effect(now, Target.STAFF, "post", ticket, text=Text("a")),
+            effect(now, Target.CUSTOMER, "post", ticket, text=Text("b")),
+            effect(now, Target.STAFF, "card_update", ticket)]
+    async with t.store.uow() as uow:
+        await emit_all(uow, rows)
+        await uow.commit()
+    assert len([s for s in t.statements if s.startswith("INSERT INTO outbox")]) == 1
+    ids = [item.id or 0 for item, _, _ in rows]
+    assert ids == sorted(ids)  # in the order the use case wrote them
+    # behind the waiting staff row, both staff rows wait too; the customer's is handed over
+    assert [item.leased_by for item, _, _ in rows] == [None, t.dispatcher.owner, None]
+    [handed] = t.store.new_rows.take_all_handed()
+    assert handed.item_id == ids[1]
+    async with t.store.uow() as uow:
+        due = await uow.outbox.claim_due(now, targets=[Target.STAFF])
+    assert [item.payload["text"]["key"] for item in due] == ["waiting"]  # ours wait behind it, in order

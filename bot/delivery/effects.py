@@ -58,8 +58,10 @@ def card_fields(ticket: Ticket) -> tuple[Any, ...]:
             ticket.licence_expires_at, ticket.subject, ticket.product)
 
 
-async def emit(
-    uow: UnitOfWork,
+Effect = tuple[OutboxItem, Ticket | None, Message | None]
+
+
+def effect(
     now: datetime,
     target: Target,
     action: str,
@@ -67,20 +69,23 @@ async def emit(
     message: Message | None = None,
     text: Text | None = None,
     **payload: Any,
-) -> None:
+) -> Effect:
+    """An outbox row, with what a delivery needs if it is handed to this process's dispatcher."""
     if text is not None:
         payload["text"] = text.as_dict()
-    await uow.outbox.add(
-        OutboxItem(
-            target=target,
-            action=action,
-            payload=payload,
-            created_at=now,
-            ticket_id=ticket.id if ticket else None,
-            message_id=message.id if message else None,
-        ),
-        ticket, message,  # what a delivery needs, if the row is handed to this process's dispatcher
-    )
+    item = OutboxItem(target=target, action=action, payload=payload, created_at=now,
+                      ticket_id=ticket.id if ticket else None, message_id=message.id if message else None)
+    return item, ticket, message
+
+
+async def emit(uow: UnitOfWork, now: datetime, target: Target, action: str, ticket: Ticket | None = None,
+               message: Message | None = None, text: Text | None = None, **payload: Any) -> None:
+    await uow.outbox.add(*effect(now, target, action, ticket, message, text, **payload))
+
+
+async def emit_all(uow: UnitOfWork, effects: list[Effect]) -> None:
+    """Several rows of a use case in one statement (a relay and the card update it causes)."""
+    await uow.outbox.add_all(effects)
 
 
 async def audit(

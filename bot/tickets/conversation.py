@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.commands import CustomerPost, Edit, StaffPost
-from bot.delivery.effects import audit, card_fields, emit
+from bot.delivery.effects import audit, card_fields, effect, emit, emit_all
 from bot.desk import Desk
 from bot.domain import Message, MessageKind, Target, Ticket, TicketStatus
 from bot.errors import Refusal
@@ -93,10 +93,11 @@ async def customer_post(desk: Desk, cmd: CustomerPost) -> Text | None:
         if kinds:
             await _replace_redacted(uow, ticket, message, kinds, now)
         # the message first: staff read it before the card is redrawn (rows of a ticket go in order)
-        await emit(uow, now, Target.STAFF, "post", ticket, message)
+        rows = [effect(now, Target.STAFF, "post", ticket, message)]
         if ticket.status is TicketStatus.AWAITING_CUSTOMER:
             deadlines.await_staff(ticket, now, desk.policy)
-            await emit(uow, now, Target.STAFF, "card_update", ticket)
+            rows.append(effect(now, Target.STAFF, "card_update", ticket))
+        await emit_all(uow, rows)
         await uow.tickets.save(ticket)  # what changed only: nothing when it already waited on staff
         await tell_if_closed_now(uow, desk, ticket, now)
         await uow.commit()
@@ -145,18 +146,19 @@ async def staff_post(desk: Desk, cmd: StaffPost) -> Text | None:
             await emit(uow, now, Target.STAFF, "post", ticket, text=Text("snippet_sent_note", {
                 "staff": cmd.staff.display_name, "name": snippet, "text": body}))
         if not is_note:
-            await emit(uow, now, Target.CUSTOMER, "post", ticket, message)
+            rows = [effect(now, Target.CUSTOMER, "post", ticket, message)]
             card = card_fields(ticket)
             deadlines.await_customer(ticket, now, desk.policy)
             await uow.tickets.save(ticket)
             if card_fields(ticket) != card:  # a second answer in a row leaves the card as it was
-                await emit(uow, now, Target.STAFF, "card_update", ticket)
+                rows.append(effect(now, Target.STAFF, "card_update", ticket))
             if desk.policy.dm_on_answer:
-                await emit(uow, now, Target.CUSTOMER, "dm", ticket, text=Text("answer_dm", {"number": ticket.number}))
+                rows.append(effect(now, Target.CUSTOMER, "dm", ticket, text=Text("answer_dm", {"number": ticket.number})))
             if desk.mail_enabled and desk.policy.email_on_answer:
-                await emit(uow, now, Target.EMAIL, "send", ticket, message, to=ticket.customer_email,
-                           text=Text("answer_email", {"number": ticket.number, "subject": ticket.subject,
-                                                      "author": cmd.staff.display_name, "body": body}))
+                rows.append(effect(now, Target.EMAIL, "send", ticket, message, to=ticket.customer_email,
+                                   text=Text("answer_email", {"number": ticket.number, "subject": ticket.subject,
+                                                              "author": cmd.staff.display_name, "body": body})))
+            await emit_all(uow, rows)
         await uow.commit()
     if note_kind is NoteKind.DOUBT:
         return Text("note_kept_internal", {"prefix": desk.policy.note_prefix})
