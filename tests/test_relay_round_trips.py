@@ -255,7 +255,11 @@ async def test_a_use_cases_rows_go_in_one_statement_in_order_handed_over_or_wait
         await uow.commit()
     assert len([s for s in t.statements if s.startswith("INSERT INTO outbox")]) == 1
     ids = [item.id or 0 for item, _, _ in rows]
-    assert ids == sorted(ids)  # in the order the use case wrote them
+    async with t.store.uow() as uow:  # each row got its own id, in the order the use case wrote them
+        stored = [await uow.outbox.get(row_id) for row_id in ids]
+    assert [(row.target, row.action, row.payload.get("text", {}).get("key")) for row in stored if row] == [
+        (Target.STAFF, "post", "a"), (Target.CUSTOMER, "post", "b"), (Target.STAFF, "card_update", None)]
+    assert ids == sorted(ids)
     # behind the waiting staff row, both staff rows wait too; the customer's is handed over
     assert [item.leased_by for item, _, _ in rows] == [None, t.dispatcher.owner, None]
     [handed] = t.store.new_rows.take_all_handed()
