@@ -21,6 +21,9 @@ from bot.domain import (
     Ticket,
 )
 
+# an outbox row, with the ticket and message it names (what a delivery needs if handed over)
+OutboxRow = tuple[OutboxItem, Ticket | None, Message | None]
+
 
 class AccountRepository(Protocol):
     async def get(self, account_id: int) -> Account | None: ...
@@ -170,7 +173,7 @@ class OutboxRepository(Protocol):
         with it if it is handed to this process's dispatcher (bot/delivery/new_rows.py)."""
         ...
 
-    async def add_all(self, rows: Sequence[tuple[OutboxItem, Ticket | None, Message | None]]) -> None:
+    async def add_all(self, rows: Sequence[OutboxRow]) -> None:
         """add() each row, in order; in one statement where the store can (a use case's rows)."""
         ...
 
@@ -195,7 +198,7 @@ class OutboxRepository(Protocol):
         ...
 
     async def claim_with_context(self, now: datetime, limit: int = 50, targets: Collection[Target] | None = None,
-                                 ) -> list[tuple[OutboxItem, Ticket | None, Message | None]]:
+                                 ) -> list[OutboxRow]:
         """claim_due, each row with its ticket and message as they are now (one round trip)."""
         ...
 

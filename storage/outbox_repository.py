@@ -27,6 +27,7 @@ from sqlalchemy import (
 
 from bot.delivery.leases import LEASE
 from bot.domain import Message, OutboxItem, OutboxStatus, Target, Ticket
+from bot.repositories import OutboxRow
 from storage.models import UTCDateTime, messages, outbox, row_dict, tickets
 from storage.options import DURABLE
 from storage.repositories import SqlRepository, message_from_row
@@ -163,7 +164,7 @@ def outbox_from_row(row: Any) -> OutboxItem:
     return OutboxItem(**values)
 
 
-def _split(mapping: Any, with_context: bool) -> tuple[OutboxItem, Ticket | None, Message | None]:
+def _split(mapping: Any, with_context: bool) -> OutboxRow:
     row: dict[str, Any] = {}
     parts: dict[str, dict[str, Any]] = {"t": {}, "m": {}}
     for key, value in mapping.items():
@@ -186,7 +187,7 @@ class SqlOutboxRepository(SqlRepository):
         # the targets this transaction added rows for a lease to take: the unit of work wakes the dispatcher for them
         self.added: set[Target] = set()
         # rows written leased to this process's dispatcher (`lessee`): handed to it after the commit
-        self.handed: list[tuple[OutboxItem, Ticket | None, Message | None]] = []
+        self.handed: list[OutboxRow] = []
         self._lessee = lessee
         self.left_behind = False
 
@@ -195,8 +196,8 @@ class SqlOutboxRepository(SqlRepository):
         await self.add_all([(item, ticket, message)])
         return item
 
-    async def add_all(self, rows: Sequence[tuple[OutboxItem, Ticket | None, Message | None]]) -> None:
-        leased: dict[str, list[tuple[OutboxItem, Ticket | None, Message | None]]] = {}
+    async def add_all(self, rows: Sequence[OutboxRow]) -> None:
+        leased: dict[str, list[OutboxRow]] = {}
         for row in rows:
             lessee = self._lessee(row[0].target) if self._lessee is not None else None
             if lessee is None:
@@ -207,7 +208,7 @@ class SqlOutboxRepository(SqlRepository):
         for lessee, batch in leased.items():
             await self._add_leased(lessee, batch)
 
-    async def _add_leased(self, lessee: str, rows: list[tuple[OutboxItem, Ticket | None, Message | None]]) -> None:
+    async def _add_leased(self, lessee: str, rows: list[OutboxRow]) -> None:
         params: dict[str, Any] = {"lessee": lessee}
         for i, (item, _, _) in enumerate(rows):
             values = outbox_values(item)
@@ -252,11 +253,11 @@ class SqlOutboxRepository(SqlRepository):
         return [item for item, _, _ in await self._claim(now, limit, targets, with_context=False)]
 
     async def claim_with_context(self, now: datetime, limit: int = 50, targets: Collection[Target] | None = None,
-                                 ) -> list[tuple[OutboxItem, Ticket | None, Message | None]]:
+                                 ) -> list[OutboxRow]:
         return await self._claim(now, limit, targets, with_context=True)
 
     async def _claim(self, now: datetime, limit: int, targets: Collection[Target] | None,
-                     with_context: bool) -> list[tuple[OutboxItem, Ticket | None, Message | None]]:
+                     with_context: bool) -> list[OutboxRow]:
         params: dict[str, Any] = {"now": now, "limit": limit}
         if targets is not None:
             params["targets"] = [t.value for t in targets]

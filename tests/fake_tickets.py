@@ -15,7 +15,7 @@ from bot.domain import (
     Target,
     Ticket,
 )
-from bot.repositories import TicketStats, UnmeasuredAnswer
+from bot.repositories import OutboxRow, TicketStats, UnmeasuredAnswer
 from tests.fake_state import _Repo
 
 
@@ -213,7 +213,7 @@ class Outbox(_Repo):
         return due[:limit]
 
     async def claim_with_context(self, now: datetime, limit: int = 50, targets: Collection[Target] | None = None,
-                                 ) -> list[tuple[OutboxItem, Ticket | None, Message | None]]:
+                                 ) -> list[OutboxRow]:
         return [(item, copy.copy(self.s.tickets.get(item.ticket_id)) if item.ticket_id else None,
                  copy.copy(self.s.messages.get(item.message_id)) if item.message_id else None)
                 for item in await self.claim_due(now, limit, targets)]

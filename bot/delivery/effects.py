@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.domain import AuditEntry, Message, OutboxItem, Target, Ticket
 from bot.ports import UnitOfWork
+from bot.repositories import OutboxRow
 from bot.texts import Text
 
 # The outbox contract. A delivery port receives bot.ports.Delivery(action, payload, ticket,
@@ -58,9 +59,6 @@ def card_fields(ticket: Ticket) -> tuple[Any, ...]:
             ticket.licence_expires_at, ticket.subject, ticket.product)
 
 
-Effect = tuple[OutboxItem, Ticket | None, Message | None]
-
-
 def effect(
     now: datetime,
     target: Target,
@@ -69,7 +67,7 @@ def effect(
     message: Message | None = None,
     text: Text | None = None,
     **payload: Any,
-) -> Effect:
+) -> OutboxRow:
     """An outbox row, with what a delivery needs if it is handed to this process's dispatcher."""
     if text is not None:
         payload["text"] = text.as_dict()
@@ -83,7 +81,7 @@ async def emit(uow: UnitOfWork, now: datetime, target: Target, action: str, tick
     await uow.outbox.add(*effect(now, target, action, ticket, message, text, **payload))
 
 
-async def emit_all(uow: UnitOfWork, effects: list[Effect]) -> None:
+async def emit_all(uow: UnitOfWork, effects: list[OutboxRow]) -> None:
     """Several rows of a use case in one statement (a relay and the card update it causes)."""
     await uow.outbox.add_all(effects)
 
