@@ -216,12 +216,12 @@ class SqlOutboxRepository(SqlRepository):
             params[f"until_{i}"] = item.created_at + LEASE
         # RETURNING gives the rows in no set order; their ids follow the order they were inserted in
         inserted = sorted((await self._db.execute(_add_leased_statement(len(rows)), params)).all())
-        for (item, ticket, message), (row_id, leased_by) in zip(rows, inserted, strict=True):
+        for i, ((item, ticket, message), (row_id, leased_by)) in enumerate(zip(rows, inserted, strict=True)):
             item.id = row_id
             if leased_by is None:
                 await self._added(item)
             else:
-                item.attempts, item.next_attempt_at, item.leased_by = 1, item.created_at + LEASE, leased_by
+                item.attempts, item.next_attempt_at, item.leased_by = 1, params[f"until_{i}"], leased_by
                 self.handed.append((item, ticket, message))
 
     async def _added(self, item: OutboxItem) -> None:
