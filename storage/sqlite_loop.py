@@ -120,9 +120,7 @@ class LoopEngine:
         only to start and to end, while the loop goes on posting. The first log file, or a new
         one since, is opened first and its name synced too (its directory)."""
         if self._log is None or self._log[1] != inode:
-            if self._log is not None:
-                os.close(self._log[0])
-                self._log = None
+            self._close_log()
             fd = os.open(self._log_path, os.O_RDONLY)
             self._log = (fd, os.fstat(fd).st_ino)
             folder = os.open(os.path.dirname(self._log_path), os.O_RDONLY)
@@ -131,6 +129,11 @@ class LoopEngine:
             finally:
                 os.close(folder)
         _sync_data(self._log[0])
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            os.close(self._log[0])
+            self._log = None
 
     def checkpoint(self) -> None:
         # it syncs the log before it copies the log into the database
@@ -145,9 +148,7 @@ class LoopEngine:
         if self._thread is not None:
             self._thread.shutdown(wait=True)
             self._thread = None
-        if self._log is not None:
-            os.close(self._log[0])
-            self._log = None
+        self._close_log()
         while self._idle:
             self._idle.pop().close()
         self.engine.dispose()
