@@ -72,6 +72,15 @@ ENV_PHP_CRYPT = re.compile(
 )
 HEX32_KEY_VALUE = re.compile(r"['\"]key['\"]\s*=>\s*['\"](?P<v>(?:base64)?[0-9a-fA-F]{32}[^'\"]*)['\"]")
 
+# URLs and data: URIs are judged by their own rules (credentials, query keys), never by entropy:
+# signed CDN links and inline base64 images are not secrets.
+# Public SSH keys are public, not secrets.
+URL_OR_DATA = re.compile(
+    r"\b[a-z][a-z0-9+.\-]*://\S+|\bdata:[\w/+.\-]+;base64,\S+"
+    r"|\b(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com)\s+\S+",
+    re.IGNORECASE,
+)
+
 # Query-string credentials. Signatures of signed CDN links (Signature=, X-Amz-Signature=, sig=)
 # are deliberately left alone: they grant one file for a short time, not access to a system.
 QUERY_SECRET = re.compile(
@@ -214,3 +223,58 @@ def is_identifier(text: str, start: int) -> bool:
 def is_path(token: str) -> bool:
     segments = token.strip("/").split("/")
     return len(segments) > 1 and all(re.fullmatch(r"[A-Za-z_\-]*\d{0,2}", s) for s in segments)
+
+
+# What a text must hold for a pattern to match anywhere in it: one of these strings, in the
+# text as `fold` gives it. A text without any is not searched. Most patterns open with `\b` or
+# a case-insensitive group, so the regex engine tries them at every position of the text; an
+# ordinary message mentions none of these words, and substring tests cost next to nothing.
+# tests/test_secrets.py proves from each pattern's parse that every match holds one of them.
+NEEDS: dict[re.Pattern[str], tuple[str, ...]] = {
+    PRIVATE_KEY_BLOCK: ("private key",),
+    PUTTY_KEY_BLOCK: ("putty-user-key-file-",),
+    URL_WITH_PASSWORD: ("://",),
+    URL_OR_DATA: ("://", "data:", "ssh-", "ecdsa-"),
+    PDO_DSN: ("pass", "pwd"),
+    ADO_DSN: ("pass", "pwd"),
+    MYSQL_CLI: ("mysql",),
+    CURL_USER: ("-u",),
+    AUTH_HEADER: ("authorization",),
+    BASIC_HEADER: ("authorization",),
+    BEARER_TOKEN: ("bearer",),
+    AUTH_JSON_BLOCK: ("repo.magento.com",),
+    COMPOSER_HTTP_BASIC: ("http-basic.repo.magento.com",),
+    MARKETPLACE_KEY: ("key", "publique", "priv"),
+    ENV_PHP_CRYPT: ("crypt",),
+    HEX32_KEY_VALUE: ("key",),
+    QUERY_SECRET: ("=",),
+    **dict(zip(VENDOR_TOKENS, [("_test_", "_live_"), ("whsec_",), ("github_pat_",), ("xapp-",), ("aiza",),
+                               ("discord",)], strict=True)),
+    DEFINE_CONSTANT: ("define(",),
+    ENV_LINE: ("=",),
+    **dict(zip((pattern for _, pattern in KEYWORD_ASSIGNMENTS),
+               [("crypt", "chiffrement"), ("api", "secr", "key", "token", "jeton"), ("pass", "pwd", "mdp", "contrase")],
+               strict=True)),
+    PASSWORD_IN_PROSE: ("pass", "pwd", "mdp"),
+    LOGIN_PAIR: ("/",),
+}
+# Case-insensitive patterns match these two to "i" as well; casefold() alone keeps them apart.
+_DOTTED_I = str.maketrans({"\u0130": "i", "\u0131": "i"})
+
+
+def fold(text: str) -> str:
+    """`text` as the gates above read it: whatever a case-insensitive pattern takes for an ASCII
+    letter becomes that letter (tests/test_secrets.py checks every code point)."""
+    return text.translate(_DOTTED_I).casefold()
+
+
+def may_match(pattern: re.Pattern[str], folded: str) -> bool:
+    """False only when `pattern` cannot match the text whose `fold` is `folded`."""
+    return holds_any(folded, NEEDS.get(pattern, ("",)))
+
+
+def holds_any(folded: str, words: tuple[str, ...]) -> bool:
+    for word in words:  # a loop, not any(): called for every pattern of every message
+        if word in folded:
+            return True
+    return False

@@ -1,0 +1,105 @@
+"""The gates in front of the credential patterns (bot.secrets.patterns.NEEDS): a text is not
+searched with a pattern unless it holds one of the words the pattern needs. A wrong gate would
+let a secret through, so each gate is proved from the pattern's own parse, not from samples."""
+
+from __future__ import annotations
+
+import re
+import sys
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
+from typing import Any
+
+import pytest
+from detect_secrets.plugins.keyword import QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP
+
+from bot.secrets import detectors
+from bot.secrets import patterns as p
+from bot.secrets.redaction import find_secrets
+from tests.test_secrets import NEGATIVE, POSITIVE
+
+_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
+_BREAK: tuple[Any, list[Any]] = (sre.IN, [])  # anything that is not a literal ends a run
+
+
+def always_holds(parsed: Any, needs: tuple[str, ...], run: str = "") -> bool:
+    """Whether every string the parsed pattern matches holds one of `needs` (in `p.fold`): on
+    each path through it (a branch taken, a group entered) a run of literals it must go through
+    holds one. Sufficient, not necessary: a gate this cannot prove fails the test."""
+    items = list(parsed)
+    for at, (op, arg) in enumerate(items):
+        rest = items[at + 1:]
+        if op is sre.LITERAL:
+            run += chr(arg)
+            if any(word in p.fold(run) for word in needs):
+                return True
+        elif op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
+            continue  # zero width: the run of literals goes on
+        elif op is sre.SUBPATTERN:
+            return always_holds([*arg[3], *rest], needs, run)
+        elif op is sre.BRANCH:
+            return all(always_holds([*branch, *rest], needs, run) for branch in arg[1])
+        elif op is sre.IN and arg and all(kind is sre.LITERAL for kind, _ in arg):  # [abc]: a branch each
+            return all(always_holds([(sre.LITERAL, char), *rest], needs, run) for _, char in arg)
+        elif op in _REPEATS and arg[0] >= 1:  # once at least: its first time, then a break in the run
+            return always_holds([*arg[2], _BREAK, *rest], needs, run)
+        else:
+            run = ""
+    return False
+
+
+def _parse(pattern: re.Pattern[str]) -> Any:
+    return sre_parse.parse(pattern.pattern, pattern.flags)
+
+
+@pytest.mark.parametrize("pattern", list(p.NEEDS), ids=lambda pattern: pattern.pattern[:40])
+def test_every_match_of_a_gated_pattern_holds_a_word_its_gate_needs(pattern: re.Pattern[str]) -> None:
+    assert always_holds(_parse(pattern), p.NEEDS[pattern])
+
+
+def test_every_keyword_rule_of_detect_secrets_needs_one_of_the_stems_a_line_is_gated_on() -> None:
+    for regex in QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP:
+        assert always_holds(_parse(regex), detectors.KEYWORD_STEMS), regex.pattern
+
+
+def test_every_format_plugins_pattern_needs_a_word_its_gate_names() -> None:
+    for plugin, _, needs in detectors.FORMAT_PLUGINS:
+        for regex in plugin.denylist:
+            assert always_holds(_parse(regex), needs), regex.pattern
+    for regex in detectors.JWT.denylist:
+        assert always_holds(_parse(regex), (detectors.JWT_NEEDS,)), regex.pattern
+
+
+def test_the_proof_itself_fails_a_gate_that_misses_a_branch() -> None:
+    assert always_holds(_parse(re.compile(r"(?i:\bpass(?:word)?|pwd)=")), ("pass", "pwd"))
+    assert not always_holds(_parse(re.compile(r"(?i:\bpass(?:word)?|pwd)=")), ("pass",))
+    assert not always_holds(_parse(re.compile(r"api[ _]?key")), ("apikey",))
+    assert not always_holds(_parse(re.compile(r"(?:key)?x")), ("key",))
+    assert always_holds(_parse(re.compile(r"(?:ghp|ghs)_")), ("ghp_", "ghs_"))
+    assert not always_holds(_parse(re.compile(r"(?:ghp|ghs)_")), ("ghp_",))
+
+
+def test_fold_turns_whatever_a_case_insensitive_pattern_takes_for_an_ascii_letter_into_that_letter() -> None:
+    letter = re.compile(r"(?i)[a-z]")
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        if letter.fullmatch(char):
+            assert re.fullmatch(f"(?i){re.escape(p.fold(char))}", char), hex(code)
+            assert len(p.fold(char)) == 1 and p.fold(char).isascii(), hex(code)
+
+
+@pytest.mark.parametrize("variant", [str, str.upper, lambda text: text.replace("i", "\u0131").replace("s", "\u017f")])
+def test_the_gates_change_no_finding_on_the_corpora(variant: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [variant(sample.text) for sample in (*POSITIVE, *NEGATIVE)]
+    gated = [find_secrets(text) for text in texts]
+    monkeypatch.setattr(p, "NEEDS", {})
+    monkeypatch.setattr(detectors, "KEYWORD_STEMS", ("",))
+    monkeypatch.setattr(detectors, "JWT_NEEDS", "")
+    monkeypatch.setattr(detectors, "FORMAT_PLUGINS", [(*plugin[:2], ("",)) for plugin in detectors.FORMAT_PLUGINS])
+    assert gated == [find_secrets(text) for text in texts]
+
+
+def test_an_ordinary_message_is_searched_by_few_patterns() -> None:
+    message = ("Hi, after upgrading to 2.4.7 the checkout shows a blank shipping step and the console says "
+               "Uncaught TypeError: cannot read properties of undefined. Any idea?")
+    assert not [pattern for pattern in p.NEEDS if p.may_match(pattern, p.fold(message))]
