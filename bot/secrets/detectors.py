@@ -63,4 +63,5 @@ HEX = HexHighEntropyString(limit=3.0)
 # Every word of detect-secrets' keyword list holds one of them (tests/test_secret_gates.py proves it):
 # a line without any is not searched.
 KEYWORD_STEMS = ("pass", "pwd", "contrase", "secret", "key")
+# The keyword detect-secrets matched, so its value is looked for after it, not in the key name.
 SECRET_WORD = re.compile(f"(?i:{'|'.join(KEYWORD_STEMS)})")

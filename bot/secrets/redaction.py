@@ -30,7 +30,7 @@ _UNQUOTED_TOKEN = re.compile(r"(?<![\w+/=.\-])[A-Za-z0-9+/_\-]{32,}={0,2}(?![\w+
 _TOKEN_TAIL = re.compile(r"[A-Za-z0-9_\-]*")
 _JWT_TAIL = re.compile(r"[A-Za-z0-9_\-.+/=]*")
 _MARKER = re.compile(r"\[redacted: [^\]\n]{1,40}\]")
-# The keyword detect-secrets matched, so its value is looked for after it, not in the key name.
+# Which of detect-secrets' keywords name a password (the rest an API key).
 _PASSWORD_STEMS = {"pass", "pwd", "contrase"}
 _KEY_BODY_LINE = re.compile(r"\n[ \t]*[A-Za-z0-9+/=]{20,}[ \t]*(?=\n|$)")
 
