@@ -4,6 +4,7 @@ let a secret through, so each gate is proved from the pattern's own parse, not f
 
 from __future__ import annotations
 
+import random
 import re
 import sys
 from re import _constants as sre  # type: ignore[attr-defined]
@@ -12,8 +13,9 @@ from typing import Any
 
 import pytest
 from detect_secrets.plugins.keyword import QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP
+from detect_secrets.plugins.npm import NpmDetector
 
-from bot.secrets import detectors
+from bot.secrets import detectors, redaction
 from bot.secrets import patterns as p
 from bot.secrets.redaction import find_secrets
 from tests.test_secrets import NEGATIVE, POSITIVE
@@ -103,3 +105,21 @@ def test_an_ordinary_message_is_searched_by_few_patterns() -> None:
     message = ("Hi, after upgrading to 2.4.7 the checkout shows a blank shipping step and the console says "
                "Uncaught TypeError: cannot read properties of undefined. Any idea?")
     assert not [pattern for pattern in p.NEEDS if p.may_match(pattern, p.fold(message))]
+
+
+def test_npm_tokens_are_found_wherever_detect_secrets_finds_them() -> None:
+    """Our linear `/:_authToken=` search against detect-secrets' quadratic `//.+/:_authToken=`,
+    on random lines made of the pieces that matter: every token it finds, ours covers."""
+    theirs_pattern = NpmDetector().denylist[0]
+    pieces = ["/", "//", "a", ":", "/:_authToken=", "npm_x1", "\n", " ", "=", "_authToken",
+              "01234567-89ab-cdef-0123-456789abcdef"]
+    chance = random.Random(13)
+    found = 0
+    for _ in range(20000):
+        text = "".join(chance.choice(pieces) for _ in range(chance.randint(1, 12)))
+        ours = [(f.start, f.end) for f in redaction._npm_tokens(text, p.fold(text))]
+        for match in theirs_pattern.finditer(text):
+            start, end = redaction._value_span(match)
+            assert any(s <= start and end <= e for s, e in ours), text
+            found += 1
+    assert found > 200  # the pieces do make tokens

@@ -88,6 +88,12 @@ QUERY_SECRET = re.compile(
     r"client_?secret|secret))=(?P<v>[^&#\s'\"]+)"
 )
 
+# An .npmrc line, `//registry.npmjs.org/:_authToken=npm_…`: detect-secrets' own pattern
+# (`//.+/:_authToken=…`) tries every `//` of a line against the rest of it, quadratic on a line
+# of slashes; this finds the key and the redaction looks back for the `//` once a line.
+# (The value in a lookahead: a line with the key twice is searched from each.)
+NPM_AUTH_TOKEN = re.compile(r"/:_authToken=(?=\s*(?P<v>npm_.+|[A-Fa-f0-9-]{36}))")
+
 # Vendor token formats detect-secrets 1.5 does not know.
 VENDOR_TOKENS = (
     re.compile(r"\b(?P<v>(?:sk|rk)_(?:test|live)_[0-9a-zA-Z]{16,})"),
@@ -248,6 +254,7 @@ NEEDS: dict[re.Pattern[str], tuple[str, ...]] = {
     ENV_PHP_CRYPT: ("crypt",),
     HEX32_KEY_VALUE: ("key",),
     QUERY_SECRET: ("=",),
+    NPM_AUTH_TOKEN: ("/:_authtoken=",),
     **dict(zip(VENDOR_TOKENS, [("_test_", "_live_"), ("whsec_",), ("github_pat_",), ("xapp-",), ("aiza",),
                                ("discord",)], strict=True)),
     DEFINE_CONSTANT: ("define(",),

@@ -61,6 +61,7 @@ def _all_findings(text: str) -> Iterator[Finding]:
     folded = p.fold(text)  # for the patterns' gates (p.NEEDS)
     yield from _private_keys(text, folded)
     yield from _format_plugins(text, folded)
+    yield from _npm_tokens(text, folded)
     yield from _high_entropy(text, folded)
     yield from _keyword_plugin(text, folded)
     yield from _urls(text, folded)
@@ -130,6 +131,19 @@ def _format_plugins(text: str, folded: str) -> Iterator[Finding]:
             # Its pattern ends lazily and stops before the signature: take the whole token.
             if d.JWT.is_formally_valid(m.group()):
                 yield Finding(p.API_KEY, m.start(), _tail_end(_JWT_TAIL, text, m.end()))
+
+
+def _npm_tokens(text: str, folded: str) -> Iterator[Finding]:
+    """`//host/:_authToken=<token>`: the key, with a `//` before it on its line (and a character
+    between them), as detect-secrets' `//.+/:_authToken=` but in one pass over the text."""
+    first_slashes: dict[int, int] = {}  # a line's start -> where its first `//` is (-1: none)
+    for m in _matches(p.NPM_AUTH_TOKEN, text, folded):
+        line = text.rfind("\n", 0, m.start()) + 1
+        if line not in first_slashes:
+            end = text.find("\n", line)
+            first_slashes[line] = text.find("//", line, len(text) if end < 0 else end)
+        if 0 <= first_slashes[line] <= m.start() - 3:
+            yield Finding(p.API_KEY, m.start("v"), _tail_end(_TOKEN_TAIL, text, m.end("v")))
 
 
 def _tail_end(tail: re.Pattern[str], text: str, end: int) -> int:
