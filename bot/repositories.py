@@ -139,10 +139,13 @@ class TicketRepository(Protocol):
 
 class MessageRepository(Protocol):
     async def add(self, message: Message) -> Message: ...
-    async def add_new(self, message: Message) -> Message | None:
+    async def add_new(self, message: Message, relays: Sequence[OutboxRow] = ()) -> Message | None:
         """Store a message a person wrote, unless one with the same platform id on their side
         (customer_ref for a customer's, staff_ref for staff's) is stored: then None, a duplicate
-        event. The adapters' event ids are those platform ids."""
+        event, and nothing is written. The adapters' event ids are those platform ids. `relays`:
+        outbox rows made for it before it had an id (each row whose message it is gets its id),
+        added as OutboxRepository.add_all adds them, with the message in one statement where the
+        store can (PostgreSQL)."""
         ...
     async def get(self, message_id: int) -> Message | None: ...
     async def save(self, message: Message) -> None: ...

@@ -24,13 +24,14 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects import postgresql
 
 from bot.delivery.leases import LEASE
 from bot.domain import Message, OutboxItem, OutboxStatus, Target, Ticket
 from bot.repositories import OutboxRow
 from storage.models import UTCDateTime, messages, outbox, row_dict, tickets
 from storage.options import DURABLE
-from storage.repositories import SqlRepository, message_from_row
+from storage.repositories import SqlRepository, message_from_row, message_values
 from storage.ticket_repository import ticket_from_row
 
 OUTBOX_CHANNEL = "supportbot_outbox"
@@ -107,18 +108,28 @@ _FIXED = ("target", "action", "payload", "created_at", "ticket_id", "message_id"
 
 
 @functools.cache
-def _add_leased_statement(rows: int) -> Any:
+def _add_leased_statement(rows: int, relays: tuple[bool, ...] = ()) -> Any:
     """Insert `rows` rows, each leased to `lessee` until its `until`, unless an older row of its
     ticket and target is pending and not in the lessee's hands (waiting, retrying, or another
     process's): then as any row, due now, for a lease to take in order. Rows the lessee holds it
     delivers in order itself (bot/delivery/new_rows.py, the hand-off). One statement: the rows
     of a use case (a post and its card update) are checked against what was there before it, as
     they would be one by one (a row after a leased one of its ticket is leased too, after a
-    waiting one it waits), and inserted in order. Parameters: `lessee`, and NAME_i for row i."""
+    waiting one it waits), and inserted in order. Parameters: `lessee`, and NAME_i for row i.
+    With `relays` (PostgreSQL), the message the rows relay is inserted first, in the same
+    statement (MSG_NAME parameters), unless its platform ref is stored (then no row is either);
+    row i takes its id when relays[i]."""
     lessee = bindparam("lessee", type_=String())
-    new = union_all(*[select(literal_column(str(i)).label("ord"),
-                             *[bindparam(f"{name}_{i}", type_=outbox.c[name].type).label(name) for name in _FIXED],
+    message = _insert_message() if relays else None
+
+    def value(name: str, i: int) -> Any:
+        if message is not None and name == "message_id" and relays[i]:
+            return message.c.id
+        return bindparam(f"{name}_{i}", type_=outbox.c[name].type)
+
+    new = union_all(*[select(literal_column(str(i)).label("ord"), *[value(name, i).label(name) for name in _FIXED],
                              bindparam(f"until_{i}", type_=UTCDateTime()).label("until"))
+                      .select_from(*([message] if message is not None else []))
                       for i in range(rows)]).subquery("new")
     older = outbox.alias("older")
     busy = exists().where(older.c.ticket_id == new.c.ticket_id, older.c.target == new.c.target,
@@ -133,7 +144,15 @@ def _add_leased_statement(rows: int) -> Any:
     values["next_attempt_at"] = unless_busy(checked.c.until, null())
     values["leased_by"] = unless_busy(lessee, null())
     return (outbox.insert().from_select(list(values), select(*values.values()).order_by(checked.c.ord))
-            .returning(outbox.c.id, outbox.c.leased_by))
+            .returning(outbox.c.id, outbox.c.leased_by, outbox.c.message_id))
+
+
+def _insert_message() -> Any:
+    """The message a relay's rows carry, as a data-modifying CTE (PostgreSQL): its id, or no row
+    when its platform ref is stored (the unique indexes of migration 0008)."""
+    columns = [c for c in messages.c if c.name != "id"]
+    return (postgresql.insert(messages).values({c.name: bindparam(f"msg_{c.name}", type_=c.type) for c in columns})
+            .on_conflict_do_nothing().returning(messages.c.id).cte("relayed"))
 
 
 _OLDER = outbox.alias("older")
@@ -208,21 +227,46 @@ class SqlOutboxRepository(SqlRepository):
         for lessee, batch in leased.items():
             await self._add_leased(lessee, batch)
 
-    async def _add_leased(self, lessee: str, rows: list[OutboxRow]) -> None:
+    async def add_with_message(self, message: Message, rows: Sequence[OutboxRow]) -> bool:
+        """MessageRepository.add_new with `relays`: False for a duplicate, and nothing written."""
+        lessees = {self._lessee(item.target) if self._lessee is not None else None for item, _, _ in rows}
+        if self._dialect == "postgresql" and len(lessees) == 1 and (lessee := lessees.pop()) is not None:
+            return await self._add_leased(lessee, list(rows), message)  # one round trip
+        message.id = await self._insert_new(messages, message_values(message))
+        if message.id is None:
+            return False
+        for item, _, relayed in rows:
+            if relayed is message:
+                item.message_id = message.id
+        await self.add_all(rows)
+        return True
+
+    async def _add_leased(self, lessee: str, rows: list[OutboxRow], message: Message | None = None) -> bool:
+        """Returns whether the rows were written (with `message`: False when it is a duplicate)."""
         params: dict[str, Any] = {"lessee": lessee}
         for i, (item, _, _) in enumerate(rows):
             values = outbox_values(item)
             params.update({f"{name}_{i}": values[name] for name in _FIXED})
             params[f"until_{i}"] = item.created_at + LEASE
+        relays: tuple[bool, ...] = ()
+        if message is not None:
+            relays = tuple(relayed is message for _, _, relayed in rows)
+            params.update({f"msg_{name}": value for name, value in message_values(message).items()})
         # RETURNING gives the rows in no set order; their ids follow the order they were inserted in
-        inserted = sorted((await self._db.execute(_add_leased_statement(len(rows)), params)).all())
-        for i, ((item, ticket, message), (row_id, leased_by)) in enumerate(zip(rows, inserted, strict=True)):
+        inserted = sorted((await self._db.execute(_add_leased_statement(len(rows), relays), params)).all())
+        if not inserted:
+            return False  # the message was a duplicate
+        for i, ((item, ticket, relayed), (row_id, leased_by, message_id)) in enumerate(zip(rows, inserted, strict=True)):
+            if relays and relays[i]:
+                assert message is not None
+                item.message_id = message.id = message_id
             item.id = row_id
             if leased_by is None:
                 await self._added(item)
             else:
                 item.attempts, item.next_attempt_at, item.leased_by = 1, params[f"until_{i}"], leased_by
-                self.handed.append((item, ticket, message))
+                self.handed.append((item, ticket, relayed))
+        return True
 
     async def _added(self, item: OutboxItem) -> None:
         """A row written for a lease to take: the unit of work wakes the dispatcher for it."""

@@ -7,7 +7,7 @@ to the plain domain dataclasses explicitly, so no ORM state leaks out.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
@@ -26,6 +26,7 @@ from bot.domain import (
     Message,
     MessageKind,
 )
+from bot.repositories import OutboxRow
 from storage.models import (
     accounts,
     audit_log,
@@ -195,11 +196,18 @@ _ADD_MESSAGE = messages.insert().returning(messages.c.id)
 
 
 class SqlMessageRepository(SqlRepository):
+    def __init__(self, db: Any, relay: Callable[[Message, Sequence[OutboxRow]], Awaitable[bool]] | None = None) -> None:
+        super().__init__(db)
+        self._relay = relay  # the unit of work's outbox: SqlOutboxRepository.add_with_message
+
     async def add(self, message: Message) -> Message:
         message.id = (await self._db.execute(_ADD_MESSAGE, message_values(message))).scalar_one()
         return message
 
-    async def add_new(self, message: Message) -> Message | None:
+    async def add_new(self, message: Message, relays: Sequence[OutboxRow] = ()) -> Message | None:
+        if relays:
+            assert self._relay is not None, "relays need the unit of work's outbox"
+            return message if await self._relay(message, relays) else None
         # the unique indexes on the author's ref (migration 0008) say whether it is a duplicate
         message.id = await self._insert_new(messages, message_values(message))
         return message if message.id is not None else None

@@ -24,7 +24,13 @@ from bot.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from bot.repositories import AuditRepository, MessageRepository, ProcessedEventRepository, ReminderLedger
+from bot.repositories import (
+    AuditRepository,
+    MessageRepository,
+    OutboxRow,
+    ProcessedEventRepository,
+    ReminderLedger,
+)
 from supportbot.log_json import log_context
 from supportbot.metrics import Metrics, platform_of
 
@@ -115,8 +121,8 @@ class _Messages:
     def __init__(self, inner: MessageRepository, metrics: Metrics) -> None:
         self.inner, self.metrics = inner, metrics
 
-    async def add_new(self, message: Message) -> Message | None:
-        added = await self.inner.add_new(message)
+    async def add_new(self, message: Message, relays: Sequence[OutboxRow] = ()) -> Message | None:
+        added = await self.inner.add_new(message, relays)
         if added is None:  # a duplicate event, as _Events counts them
             self.metrics.duplicates.labels(_SIDES["customer" if message.kind is MessageKind.CUSTOMER else "staff"]).inc()
         return added

@@ -110,14 +110,19 @@ class Messages(_Repo):
         self.s.messages[message.id] = copy.copy(message)
         return message
 
-    async def add_new(self, message: Message) -> Message | None:
+    async def add_new(self, message: Message, relays: Sequence[OutboxRow] = ()) -> Message | None:
         # as the unique indexes of migration 0008: the author's side, its ref
         kinds = {MessageKind.CUSTOMER} if message.kind is MessageKind.CUSTOMER else {MessageKind.STAFF, MessageKind.NOTE}
         side = "customer_ref" if message.kind is MessageKind.CUSTOMER else "staff_ref"
         ref = getattr(message, side)
         if ref is not None and any(m.kind in kinds and getattr(m, side) == ref for m in self.s.messages.values()):
             return None
-        return await self.add(message)
+        await self.add(message)
+        for item, _, relayed in relays:
+            if relayed is message:
+                item.message_id = message.id
+        await self.uow.outbox.add_all(relays)
+        return message
 
     async def get(self, message_id: int) -> Message | None:
         return copy.copy(self.s.messages.get(message_id))

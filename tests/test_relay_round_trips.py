@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.commands import CustomerPost
+from bot.commands import CustomerPost, StaffPost
 from bot.delivery import lanes
 from bot.delivery.effects import effect, emit, emit_all
 from bot.delivery.leases import LEASE
@@ -21,10 +21,10 @@ from bot.delivery.outbox import Dispatcher
 from bot.domain import OutboxStatus, Target, TicketStatus
 from bot.ports import Delivery, RetryLater
 from bot.texts import Text
-from bot.tickets.conversation import customer_post
+from bot.tickets.conversation import customer_post, staff_post
 from bot.time.clock import ManualClock
 from supportbot.bootstrap import open_store
-from tests.core_helpers import ALICE, OPEN_TIME
+from tests.core_helpers import ALICE, BOB, OPEN_TIME
 from tests.fakes import RecordingPort
 from tests.relay_trace import Traced, writes
 
@@ -50,10 +50,14 @@ async def test_a_customer_message_is_stored_and_settled_in_two_transactions(trac
     [settle] = writes(t, "outbox")
     assert "payload" not in settle and "outbox.leased_by =" in settle  # only while the lease is ours
     # found through the customer's account (identity, open tickets), PostgreSQL reading the ticket
-    # again to lock it; the message its own duplicate check (no processed event); the settle one
-    # statement (the post's ref goes on its message by a trigger)
+    # again to lock it; the message its own duplicate check (no processed event), on PostgreSQL
+    # in the statement that writes its outbox row; the settle one statement (the post's ref goes
+    # on its message by a trigger)
     assert not [s for s in t.statements if "processed_events" in s]
-    assert len(t.statements) == (5 if t.store.engine.dialect.name == "sqlite" else 6)
+    postgres = t.store.engine.dialect.name == "postgresql"
+    assert len(t.statements) == 5
+    together = [s for s in t.statements if s.startswith("WITH relayed AS (INSERT INTO messages")]
+    assert len(together) == (1 if postgres else 0) and all("INSERT INTO outbox" in s for s in together)
     async with t.store.uow() as uow:
         stored = await uow.messages.get(delivered.message.id or 0)
     assert stored is not None and stored.staff_ref == "s-2"  # the port's ref, on the message
@@ -145,8 +149,9 @@ async def test_a_message_in_the_tickets_thread_reads_the_ticket_once_locked(trac
         assert read.endswith("FOR UPDATE")
     assert await t.dispatcher.run_once() == 1
     # the ticket, locked; the message, its own duplicate check; its outbox row (the ticket already
-    # waited on staff: nothing of it changed); the settle
-    assert len(t.statements) == 4 and t.transactions == 2, "\n".join(s[:90] for s in t.statements)
+    # waited on staff: nothing of it changed), with the message on PostgreSQL; the settle
+    statements = 3 if t.store.engine.dialect.name == "postgresql" else 4
+    assert len(t.statements) == statements and t.transactions == 2, "\n".join(s[:90] for s in t.statements)
 
 
 class _Timed(RecordingPort):
@@ -267,3 +272,26 @@ async def test_a_use_cases_rows_go_in_one_statement_in_order_handed_over_or_wait
     async with t.store.uow() as uow:
         due = await uow.outbox.claim_due(now, targets=[Target.STAFF])
     assert [item.payload["text"]["key"] for item in due] == ["waiting"]  # ours wait behind it, in order
+
+
+async def test_a_retried_event_writes_neither_the_message_nor_its_rows_again(traced: Traced) -> None:
+    """On PostgreSQL the message and its relay row are one statement: a duplicate writes neither."""
+    t = traced
+    async with t.store.uow() as uow:
+        [ticket] = await uow.tickets.list_open()
+    assert ticket.customer_thread_ref is not None
+    post = CustomerPost(ALICE, "e1", "once only", thread_ref=ticket.customer_thread_ref)
+    await customer_post(t.desk, post)
+    # answered: the retry below, made while the ticket waits on the customer, would redraw the card too
+    await staff_post(t.desk, StaffPost(BOB, "e2", "Try this.", "ts-2", ticket_number=ticket.number))
+    while await t.dispatcher.run_once():
+        pass
+    t.reset()
+    assert await customer_post(t.desk, post) is None  # the platform's retry: silent
+    if t.store.engine.dialect.name == "postgresql":  # the one statement met the duplicate
+        assert [s for s in t.statements if s.startswith("WITH relayed AS (INSERT INTO messages")]
+    assert await t.dispatcher.run_once() == 0  # nothing new to deliver
+    async with t.store.uow() as uow:
+        relayed = [m for m in await uow.messages.for_ticket(ticket.id or 0) if m.body == "once only"]
+    assert len(relayed) == 1 and relayed[0].staff_ref is not None
+    assert [d.message.body for d in t.staff.delivered if d.message].count("once only") == 1  # posted once

@@ -233,10 +233,10 @@ class _HookedMessages:
     def __init__(self, inner: Any, hook: list[Callable[[], Awaitable[object]]]) -> None:
         self._inner, self._hook = inner, hook
 
-    async def add_new(self, message: Any) -> Any:
+    async def add_new(self, message: Any, relays: Any = ()) -> Any:
         while self._hook:
             await self._hook.pop()()
-        return await self._inner.add_new(message)
+        return await self._inner.add_new(message, relays)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

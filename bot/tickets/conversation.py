@@ -10,6 +10,7 @@ from bot.desk import Desk
 from bot.domain import Message, MessageKind, Target, Ticket, TicketStatus
 from bot.errors import Refusal
 from bot.ports import UnitOfWork
+from bot.repositories import OutboxRow
 from bot.secrets.redaction import redact
 from bot.texts import Text
 from bot.tickets import snippets
@@ -65,6 +66,16 @@ async def _customer_ticket(uow: UnitOfWork, cmd: CustomerPost) -> Ticket | None:
     return await uow.tickets.get_for_update(found.number) if found else None
 
 
+def _relay(desk: Desk, ticket: Ticket, message: Message, now: datetime) -> list[OutboxRow]:
+    """The rows that relay a customer's message to staff; the ticket now waits on staff."""
+    # the message first: staff read it before the card is redrawn (rows of a ticket go in order)
+    rows = [effect(now, Target.STAFF, "post", ticket, message)]
+    if ticket.status is TicketStatus.AWAITING_CUSTOMER:
+        deadlines.await_staff(ticket, now, desk.policy)
+        rows.append(effect(now, Target.STAFF, "card_update", ticket))
+    return rows
+
+
 async def customer_post(desk: Desk, cmd: CustomerPost) -> Text | None:
     """Store and relay a customer's message. Returns a reply for the customer, if any."""
     now = desk.clock.now()
@@ -84,20 +95,15 @@ async def customer_post(desk: Desk, cmd: CustomerPost) -> Text | None:
             return Text("ticket_closed", {"number": ticket.number})
         assert ticket.id is not None
         body, kinds = redact(cmd.body)  # a pasted credential is never stored nor relayed
-        message = await uow.messages.add_new(
-            Message(ticket.id, MessageKind.CUSTOMER, who.user_id, ticket.customer_name, body, now,
-                    tuple(cmd.attachments), customer_ref=cmd.event_id)
-        )
-        if message is None:  # a platform's retry of an event already stored
-            return None
-        if kinds:
+        message = Message(ticket.id, MessageKind.CUSTOMER, who.user_id, ticket.customer_name, body, now,
+                          tuple(cmd.attachments), customer_ref=cmd.event_id)
+        if kinds:  # the notices about the secret go first, then the relay
+            if await uow.messages.add_new(message) is None:
+                return None  # a platform's retry of an event already stored
             await _replace_redacted(uow, ticket, message, kinds, now)
-        # the message first: staff read it before the card is redrawn (rows of a ticket go in order)
-        rows = [effect(now, Target.STAFF, "post", ticket, message)]
-        if ticket.status is TicketStatus.AWAITING_CUSTOMER:
-            deadlines.await_staff(ticket, now, desk.policy)
-            rows.append(effect(now, Target.STAFF, "card_update", ticket))
-        await emit_all(uow, rows)
+            await emit_all(uow, _relay(desk, ticket, message, now))
+        elif await uow.messages.add_new(message, relays=_relay(desk, ticket, message, now)) is None:
+            return None  # the same retry: the rows made for it are not written either
         await uow.tickets.save(ticket)  # what changed only: nothing when it already waited on staff
         await tell_if_closed_now(uow, desk, ticket, now)
         await uow.commit()
