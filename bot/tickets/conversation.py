@@ -123,6 +123,22 @@ async def _staff_ticket(uow: UnitOfWork, desk: Desk, cmd: StaffPost) -> Ticket:
     return ticket
 
 
+def _answer(desk: Desk, ticket: Ticket, message: Message, now: datetime) -> list[OutboxRow]:
+    """The rows that relay a staff answer to the customer; the ticket now waits on the customer."""
+    rows = [effect(now, Target.CUSTOMER, "post", ticket, message)]
+    card = card_fields(ticket)
+    deadlines.await_customer(ticket, now, desk.policy)
+    if card_fields(ticket) != card:  # a second answer in a row leaves the card as it was
+        rows.append(effect(now, Target.STAFF, "card_update", ticket))
+    if desk.policy.dm_on_answer:
+        rows.append(effect(now, Target.CUSTOMER, "dm", ticket, text=Text("answer_dm", {"number": ticket.number})))
+    if desk.mail_enabled and desk.policy.email_on_answer:
+        rows.append(effect(now, Target.EMAIL, "send", ticket, message, to=ticket.customer_email,
+                           text=Text("answer_email", {"number": ticket.number, "subject": ticket.subject,
+                                                      "author": message.author_name, "body": message.body})))
+    return rows
+
+
 async def staff_post(desk: Desk, cmd: StaffPost) -> Text | None:
     """A staff message in a ticket thread: an answer to relay, or an internal note."""
     now = desk.clock.now()
@@ -142,29 +158,17 @@ async def staff_post(desk: Desk, cmd: StaffPost) -> Text | None:
             body = note_body
         else:
             body, snippet = snippets.expand(desk.policy, ticket, cmd.body)  # "!cache" alone: a canned answer
-        message = await uow.messages.add_new(
-            Message(ticket.id, kind, cmd.staff.user_id, cmd.staff.display_name, body, now,
-                    tuple(cmd.attachments), staff_ref=cmd.message_ref)
-        )
-        if message is None:  # a platform's retry of an event already stored
-            return None
-        if snippet is not None:  # staff see in their thread what the customer got
+        message = Message(ticket.id, kind, cmd.staff.user_id, cmd.staff.display_name, body, now,
+                          tuple(cmd.attachments), staff_ref=cmd.message_ref)
+        if snippet is not None:  # staff see in their thread what the customer got, then it goes
+            if await uow.messages.add_new(message) is None:
+                return None  # a platform's retry of an event already stored
             await emit(uow, now, Target.STAFF, "post", ticket, text=Text("snippet_sent_note", {
                 "staff": cmd.staff.display_name, "name": snippet, "text": body}))
-        if not is_note:
-            rows = [effect(now, Target.CUSTOMER, "post", ticket, message)]
-            card = card_fields(ticket)
-            deadlines.await_customer(ticket, now, desk.policy)
-            await uow.tickets.save(ticket)
-            if card_fields(ticket) != card:  # a second answer in a row leaves the card as it was
-                rows.append(effect(now, Target.STAFF, "card_update", ticket))
-            if desk.policy.dm_on_answer:
-                rows.append(effect(now, Target.CUSTOMER, "dm", ticket, text=Text("answer_dm", {"number": ticket.number})))
-            if desk.mail_enabled and desk.policy.email_on_answer:
-                rows.append(effect(now, Target.EMAIL, "send", ticket, message, to=ticket.customer_email,
-                                   text=Text("answer_email", {"number": ticket.number, "subject": ticket.subject,
-                                                              "author": cmd.staff.display_name, "body": body})))
-            await emit_all(uow, rows)
+            await emit_all(uow, _answer(desk, ticket, message, now))
+        elif await uow.messages.add_new(message, relays=() if is_note else _answer(desk, ticket, message, now)) is None:
+            return None  # the same retry: the rows made for it are not written either
+        await uow.tickets.save(ticket)  # what the answer changed: nothing for a note
         await uow.commit()
     if note_kind is NoteKind.DOUBT:
         return Text("note_kept_internal", {"prefix": desk.policy.note_prefix})
