@@ -70,6 +70,17 @@ def test_every_format_plugins_pattern_needs_a_word_its_gate_names() -> None:
             assert always_holds(_parse(regex), needs), regex.pattern
     for regex in detectors.JWT.denylist:
         assert always_holds(_parse(regex), (detectors.JWT_NEEDS,)), regex.pattern
+    for regex in detectors.PRIVATE_KEY.denylist:
+        assert always_holds(_parse(regex), detectors.PRIVATE_KEY_NEEDS), regex.pattern
+
+
+def test_no_random_token_holds_a_space_so_a_text_of_short_words_has_none() -> None:
+    half = "a1B2" * 4  # two halves make a token long enough; a space between them breaks it
+    for space in (" ", "\t", "\n", "\r", "\v", "\f", "\u00a0", "\u2003", "\u3000"):
+        assert space.isspace()
+        for joint, found in ((space, False), ("x", True)):
+            assert bool(detectors.BASE64.regex.search(f"'{half}{joint}{half}'")) is found
+            assert bool(redaction._UNQUOTED_TOKEN.search(f"{half}{joint}{half}")) is found
 
 
 def test_the_proof_itself_fails_a_gate_that_misses_a_branch() -> None:
@@ -97,6 +108,8 @@ def test_the_gates_change_no_finding_on_the_corpora(variant: Any, monkeypatch: p
     monkeypatch.setattr(p, "NEEDS", {})
     monkeypatch.setattr(detectors, "KEYWORD_STEMS", ("",))
     monkeypatch.setattr(detectors, "JWT_NEEDS", "")
+    monkeypatch.setattr(detectors, "PRIVATE_KEY_NEEDS", ("",))
+    monkeypatch.setattr(redaction, "_SHORTEST_TOKEN", 0)
     monkeypatch.setattr(detectors, "FORMAT_PLUGINS", [(*plugin[:2], ("",)) for plugin in detectors.FORMAT_PLUGINS])
     assert gated == [find_secrets(text) for text in texts]
 

@@ -55,6 +55,7 @@ FORMAT_PLUGINS: tuple[tuple[RegexBasedDetector, str, tuple[str, ...]], ...] = (
 JWT = JwtTokenDetector()
 JWT_NEEDS = "eyj"
 PRIVATE_KEY = PrivateKeyDetector()
+PRIVATE_KEY_NEEDS = ("private key", "putty-user-key-file-")
 KEYWORD = KeywordDetector()
 BASE64 = Base64HighEntropyString(limit=4.3)
 HEX = HexHighEntropyString(limit=3.0)

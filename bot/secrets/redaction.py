@@ -26,6 +26,7 @@ class Finding:
 
 # Unquoted tokens must be longer than quoted ones to count as random.
 _QUOTED_MIN, _UNQUOTED_MIN = 20, 32
+_SHORTEST_TOKEN = min(_QUOTED_MIN, _UNQUOTED_MIN)  # a text whose words are all shorter holds none
 _UNQUOTED_TOKEN = re.compile(r"(?<![\w+/=.\-])[A-Za-z0-9+/_\-]{32,}={0,2}(?![\w+/=.\-])")
 _TOKEN_TAIL = re.compile(r"[A-Za-z0-9_\-]*")
 _JWT_TAIL = re.compile(r"[A-Za-z0-9_\-.+/=]*")
@@ -108,7 +109,7 @@ def _private_keys(text: str, folded: str) -> Iterator[Finding]:
     yield from _named(p.PRIVATE_KEY_BLOCK, text, p.PRIVATE_KEY, folded)
     yield from _named(p.PUTTY_KEY_BLOCK, text, p.PRIVATE_KEY, folded)
     # A header detect-secrets knows but pasted without the dashes: take the base64 lines under it.
-    for regex in d.PRIVATE_KEY.denylist:
+    for regex in d.PRIVATE_KEY.denylist if p.holds_any(folded, d.PRIVATE_KEY_NEEDS) else ():
         for m in regex.finditer(text):
             end = m.end()
             while body := _KEY_BODY_LINE.match(text, end):
@@ -160,6 +161,8 @@ def _value_span(m: re.Match[str]) -> tuple[int, int]:
 
 
 def _high_entropy(text: str, folded: str) -> Iterator[Finding]:
+    if max(map(len, text.split()), default=0) < _SHORTEST_TOKEN:
+        return  # a random token is a run of that many characters, none of them a space
     outside_urls = _outside(_matches(p.URL_OR_DATA, text, folded))
     for m in d.BASE64.regex.finditer(text):
         if (
