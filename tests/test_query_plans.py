@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.domain import OutboxItem, Target
+from bot.delivery.effects import effect
+from bot.domain import Message, MessageKind, OutboxItem, Target
 from bot.ports import UnitOfWork, UnitOfWorkFactory
 from storage.engine import statement_engines
 from storage.models import DEADLINE_COLUMNS
@@ -52,6 +53,8 @@ HOT_QUERIES: dict[str, Query] = {
     # the relay: a row written leased to this process unless an older one of its ticket waits elsewhere
     "outbox row written for the hand-off": lambda uow: SqlOutboxRepository(uow.outbox._db, lambda _: "me").add(  # type: ignore[attr-defined]
         OutboxItem(Target.STAFF, "post", {}, NOW, ticket_id=77)),
+    # a message and the row that relays it: on PostgreSQL one statement, a data-modifying CTE
+    "message with its relay row, for the hand-off": lambda uow: _relayed(uow),
     "outbox: an older row of the ticket pending":
         lambda uow: uow.outbox.has_older_pending(OutboxItem(Target.STAFF, "post", {}, NOW, ticket_id=77, id=10**9)),
     # a batch is a small share of the table: the index finds the oldest rows
@@ -60,12 +63,25 @@ HOT_QUERIES: dict[str, Query] = {
 }
 
 
+# On SQLite these are two statements checked above or safe: a message's INSERT plans `SCAN outbox`,
+# the check of child rows SQLite compiles into an insert into a parent table but runs only while
+# deferred foreign key violations are outstanding (never here; bench.scale's relay at 1M outbox
+# rows costs what it does on an empty database).
+POSTGRES_ONLY = {"message with its relay row, for the hand-off"}
+
+
+async def _relayed(uow: UnitOfWork) -> bool:
+    message = Message(77, MessageKind.CUSTOMER, "u-77", "Alice", "still broken", NOW, customer_ref="plan-77")
+    outbox = SqlOutboxRepository(uow.outbox._db, lambda _: "me")  # type: ignore[attr-defined]
+    return await outbox.add_with_message(message, [effect(NOW, Target.STAFF, "post", None, message)])
+
+
 async def _statements(engine: AsyncEngine, uow_factory: UnitOfWorkFactory, query: Query) -> list[tuple[str, Any]]:
     """The SELECT, DELETE and INSERT statements `query` sends, with their parameters (rolled back)."""
     captured: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "DELETE", "INSERT")):
+        if statement.lstrip().upper().startswith(("SELECT", "DELETE", "INSERT", "WITH")):
             captured.append((statement, parameters))
 
     for listened in statement_engines(engine):
@@ -111,6 +127,8 @@ async def test_hot_queries_use_indexes_with_statistics(db_engine: AsyncEngine, u
     await seed(db_engine, TICKETS)
     problems = []
     for name, query in HOT_QUERIES.items():
+        if name in POSTGRES_ONLY and db_engine.dialect.name != "postgresql":
+            continue
         statements = await _statements(db_engine, uow_factory, query)
         assert statements, f"{name}: no statement captured"
         for statement, parameters in statements:
