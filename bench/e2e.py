@@ -22,13 +22,10 @@ import asyncio
 import os
 import statistics
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.discord.port import DiscordCustomerPort
@@ -36,9 +33,10 @@ from adapters.slack.client import make_client, parse_ref
 from adapters.slack.pacing import ChannelPacer
 from adapters.slack.port import SlackStaffPort
 from adapters.slack.runner import EVENTS_PATH
+from bench.counting import Counted
 from bot.customers.licences import import_licences
 from bot.domain import Target
-from storage.engine import make_engine, statement_engines
+from storage.engine import make_engine
 from storage.models import outbox as outbox_table
 from supportbot.bootstrap import build_runtime
 from supportbot.clock import SystemClock
@@ -81,38 +79,6 @@ async def wait_slack(slack: FakeSlack, text: str, start: int) -> float:
         start = len(slack.calls)
         slack.arrived.clear()
         await slack.arrived.wait()
-
-
-@dataclass
-class Counted:
-    """Statements and transactions the bot's engine ran (the bench's own polling has its own
-    engine). Counted in the warm-up rounds only: the listeners are removed before the timed ones."""
-
-    statements: int = 0
-    transactions: int = 0
-    _listening: list[tuple[Any, str, Callable[..., None]]] = field(default_factory=list)
-
-    def watch(self, engine: AsyncEngine) -> None:
-        def _statement(*_: Any) -> None:
-            self.statements += 1
-
-        def _begin(*_: Any) -> None:
-            self.transactions += 1
-
-        for listened in statement_engines(engine):
-            for name, listener in (("before_cursor_execute", _statement), ("begin", _begin)):
-                event.listen(listened, name, listener)
-                self._listening.append((listened, name, listener))
-
-    def stop(self) -> None:
-        while self._listening:
-            event.remove(*self._listening.pop())
-
-    def since(self, mark: tuple[int, int]) -> tuple[int, int]:
-        return self.statements - mark[0], self.transactions - mark[1]
-
-    def mark(self) -> tuple[int, int]:
-        return self.statements, self.transactions
 
 
 async def quiet(w: World, outbox: AsyncEngine) -> None:

@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, event
+from sqlalchemy import Column, Integer, MetaData, String, Table
 
 from adapters.slack.pacing import ChannelPacer
 from adapters.slack.runner import build_slack
+from bench.counting import Counted
 from bench.sweep import scratch_postgres
 from bot.commands import CustomerPost
 from bot.customers.accounts import link_account
@@ -42,7 +43,7 @@ from bot.tickets.conversation import customer_post
 from bot.tickets.opening import open_ticket
 from bot.tickets.ticket_numbers import find_ticket
 from bot.time.calendar import BusinessCalendar
-from storage.engine import make_connection_factory, statement_engines
+from storage.engine import make_connection_factory
 from storage.migrate import upgrade
 from supportbot.bootstrap import Store, open_store
 from supportbot.clock import SystemClock
@@ -66,31 +67,11 @@ class Relay:
     desk: Desk
     dispatcher: Dispatcher
     port: RecordingPort
-    statements: int = 0
-    transactions: int = 0
+    counted: Counted = field(default_factory=Counted)
     thread: str | None = None  # the ticket's customer thread, where the customer writes
     # how many staff posts were delivered so far (the recorder's, or the fake Slack's)
     posts: Callable[[], int] = field(default=lambda: 0)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    listening: list[tuple[Any, str, Callable[..., None]]] = field(default_factory=list)
-
-    def listen(self) -> None:
-        """Count statements and transactions (committed or rolled back, read-only ones too)."""
-        def statement(*_: Any) -> None:
-            self.statements += 1
-
-        def transaction(*_: Any) -> None:
-            self.transactions += 1
-
-        for engine in statement_engines(self.store.engine):
-            for name, listener in (("before_cursor_execute", statement), ("begin", transaction)):
-                event.listen(engine, name, listener)
-                self.listening.append((engine, name, listener))
-
-    def stop_listening(self) -> None:
-        """The timed blocks run without the listeners: they are work a relay does not do."""
-        while self.listening:
-            event.remove(*self.listening.pop())
 
     async def close(self) -> None:
         for close in self.closers:
@@ -201,16 +182,16 @@ async def measure(url: str, messages: int, block: int = 25) -> Measured:
         await relay_timings(relay, 10, "warm")
         await floor.timings(10, "warm")
         counted = 10  # untimed: the timed blocks run without the counting listeners
-        relay.listen()
+        relay.counted.watch(relay.store.engine)
         await relay_timings(relay, counted, "counted")
-        relay.stop_listening()
+        relay.counted.stop()
         on_relay: list[float] = []
         on_floor: list[float] = []
         for start in range(0, messages, block):
             size = min(block, messages - start)
             on_relay += await relay_timings(relay, size, f"b{start}")
             on_floor += await floor.timings(size, f"b{start}")
-        return Measured(on_relay, on_floor, relay.statements / counted, relay.transactions / counted)
+        return Measured(on_relay, on_floor, relay.counted.statements / counted, relay.counted.transactions / counted)
     finally:
         await relay.close()
         await slack.stop()
