@@ -101,6 +101,12 @@ def test_fold_turns_whatever_a_case_insensitive_pattern_takes_for_an_ascii_lette
             assert len(p.fold(char)) == 1 and p.fold(char).isascii(), hex(code)
 
 
+def test_fold_keeps_the_lines_of_a_text() -> None:
+    """The keyword rules read the folded text line by line beside the text's own lines."""
+    assert p.fold("\n") == "\n"
+    assert not [hex(code) for code in range(sys.maxunicode + 1) if code != 10 and "\n" in p.fold(chr(code))]
+
+
 @pytest.mark.parametrize("variant", [str, str.upper, lambda text: text.replace("i", "\u0131").replace("s", "\u017f")])
 def test_the_gates_change_no_finding_on_the_corpora(variant: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     texts = [variant(sample.text) for sample in (*POSITIVE, *NEGATIVE)]

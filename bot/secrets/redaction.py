@@ -201,8 +201,9 @@ def _keyword_plugin(text: str, folded: str) -> Iterator[Finding]:
     if not _has_stem(folded):
         return
     offset = 0
-    for line in text.split("\n"):
-        for value in d.KEYWORD.analyze_string(line) if _has_stem(p.fold(line)) else ():
+    # folding keeps every newline and adds none: the folded text's lines are the text's, folded
+    for line, folded_line in zip(text.split("\n"), folded.split("\n"), strict=True):
+        for value in d.KEYWORD.analyze_string(line) if _has_stem(folded_line) else ():
             keyword = d.SECRET_WORD.search(line)
             kind = p.PASSWORD if keyword and keyword.group().lower() in _PASSWORD_STEMS else p.API_KEY
             at = line.find(value, keyword.end() if keyword else 0)
