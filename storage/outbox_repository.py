@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 
+from bot.delivery.effects import tie
 from bot.delivery.leases import LEASE
 from bot.domain import Message, OutboxItem, OutboxStatus, Target, Ticket
 from bot.repositories import OutboxRow
@@ -229,15 +230,15 @@ class SqlOutboxRepository(SqlRepository):
 
     async def add_with_message(self, message: Message, rows: Sequence[OutboxRow]) -> bool:
         """MessageRepository.add_new with `relays`: False for a duplicate, and nothing written."""
+        # the message's id comes back on the rows that carry it: one of them must
+        assert any(relayed is message for _, _, relayed in rows), "relays are rows that relay the message"
         lessees = {self._lessee(item.target) if self._lessee is not None else None for item, _, _ in rows}
         if self._dialect == "postgresql" and len(lessees) == 1 and (lessee := lessees.pop()) is not None:
             return await self._add_leased(lessee, list(rows), message)  # one round trip
         message.id = await self._insert_new(messages, message_values(message))
         if message.id is None:
             return False
-        for item, _, relayed in rows:
-            if relayed is message:
-                item.message_id = message.id
+        tie(message, rows)
         await self.add_all(rows)
         return True
 

@@ -7,6 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.delivery.effects import tie
 from bot.domain import (
     Message,
     MessageKind,
@@ -118,9 +119,7 @@ class Messages(_Repo):
         if ref is not None and any(m.kind in kinds and getattr(m, side) == ref for m in self.s.messages.values()):
             return None
         await self.add(message)
-        for item, _, relayed in relays:
-            if relayed is message:
-                item.message_id = message.id
+        tie(message, relays)
         await self.uow.outbox.add_all(relays)
         return message
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -74,6 +75,13 @@ def effect(
     item = OutboxItem(target=target, action=action, payload=payload, created_at=now,
                       ticket_id=ticket.id if ticket else None, message_id=message.id if message else None)
     return item, ticket, message
+
+
+def tie(message: Message, rows: Sequence[OutboxRow]) -> None:
+    """Rows made for `message` before it was stored (its id was None) take the id it has now."""
+    for item, _, relayed in rows:
+        if relayed is message:
+            item.message_id = message.id
 
 
 async def emit(uow: UnitOfWork, now: datetime, target: Target, action: str, ticket: Ticket | None = None,
